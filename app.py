@@ -1,0 +1,83 @@
+"""The Flask application factory; `flask run` finds `create_app` here."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+
+from dotenv import load_dotenv
+from flask import Flask, render_template
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+import directory_pages
+import errors
+import file_pages
+import session_store
+import views
+from app_config import Problem, Settings, load_settings
+from auth import auth
+from graph import GraphClient
+
+log = logging.getLogger(__name__)
+USER_AGENT = "ms-identity-flask-webapp/1.0"
+
+
+def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
+    """Build the app from the environment (and `.env`), or from `test_config` alone."""
+    if test_config is None:
+        load_dotenv()
+        environ: Mapping[str, str] = os.environ
+    else:
+        environ = test_config
+    settings, problems = load_settings(environ)
+
+    app = Flask(__name__)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if problems:
+        return _config_error_app(app, problems)
+
+    if settings.secret_key is None:
+        log.warning("SECRET_KEY is not set: using a random key; sessions end on restart.")
+    app.config.update(
+        SECRET_KEY=settings.secret_key or secrets.token_hex(32),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=(settings.redirect_uri or "").startswith("https://"),
+        TRUSTED_HOSTS=list(settings.trusted_hosts) or None,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+    )
+    if settings.trusted_proxy_hops:
+        hops = settings.trusted_proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+
+    flow_store = session_store.init_app(app, settings)
+    auth.init_app(app, settings, flow_store)
+    app.extensions["graph"] = GraphClient(settings.graph_endpoint, user_agent=USER_AGENT)
+    app.extensions["settings"] = settings
+    app.register_blueprint(views.bp)
+    app.register_blueprint(directory_pages.bp)
+    app.register_blueprint(file_pages.bp)
+    errors.init_app(app)
+    return app
+
+
+def _config_error_app(app: Flask, problems: list[Problem]) -> Flask:
+    """An app whose every page explains what configuration to fix."""
+    log.error(
+        "Configuration problems, every page shows them until fixed: %s",
+        "; ".join(str(p) for p in problems),
+    )
+
+    @app.route("/", defaults={"path": ""}, methods=["GET", "POST"])
+    @app.route("/<path:path>", methods=["GET", "POST"])
+    def config_error(path: str):
+        return render_template("config_error.html", problems=problems), 503
+
+    return app
+
+
+__all__ = ["create_app", "Settings"]

@@ -1,0 +1,224 @@
+"""Every setting of the app, read from the environment once and validated once.
+
+`load_settings(environ)` turns a mapping (normally `os.environ`, after `.env`
+was loaded) into a `Settings` object plus a list of `Problem`s, each naming
+the variable to fix. Nothing here raises on bad input: the app shows the
+problems on a configuration page instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
+DEFAULT_GRAPH_ENDPOINT = "https://graph.microsoft.com/v1.0"
+DEFAULT_SCOPES = ("User.ReadBasic.All",)
+# MSAL adds these itself and refuses them in `scopes`.
+RESERVED_SCOPES = frozenset({"openid", "profile", "offline_access"})
+SESSION_TYPES = ("filesystem", "redis")
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+_TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]*$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    variable: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.variable}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    client_id: str = ""
+    client_secret: str = ""
+    authority: str | None = None
+    oidc_authority: str | None = None
+    instance_discovery: bool = True
+    redirect_path: str = "/getAToken"
+    redirect_uri: str | None = None
+    scopes: tuple[str, ...] = DEFAULT_SCOPES
+    graph_endpoint: str = DEFAULT_GRAPH_ENDPOINT
+    secret_key: str | None = None
+    development: bool = False
+    session_type: str = "filesystem"
+    session_file_dir: str = "flask_session"
+    redis_url: str | None = None
+    trusted_proxy_hops: int = 0
+    trusted_hosts: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def discovery_url(self) -> str:
+        """Where the authority publishes its OpenID Connect metadata."""
+        if self.oidc_authority:
+            return self.oidc_authority.rstrip("/") + "/.well-known/openid-configuration"
+        return (self.authority or "").rstrip("/") + "/v2.0/.well-known/openid-configuration"
+
+
+def load_settings(environ: Mapping[str, str]) -> tuple[Settings, list[Problem]]:
+    """Read every setting from `environ`; return them with what is wrong."""
+    problems: list[Problem] = []
+
+    def text(name: str) -> str:
+        return (environ.get(name) or "").strip()
+
+    def flag(name: str, default: bool) -> bool:
+        raw = text(name).lower()
+        if not raw:
+            return default
+        if raw in _TRUE:
+            return True
+        if raw in _FALSE:
+            return False
+        problems.append(Problem(name, f"'{raw}' is not a yes/no value; use true or false."))
+        return default
+
+    client_id = text("CLIENT_ID")
+    if not client_id:
+        problems.append(
+            Problem(
+                "CLIENT_ID", "missing: set it to the app registration's Application (client) ID."
+            )
+        )
+    client_secret = text("CLIENT_SECRET")
+    if not client_secret:
+        problems.append(
+            Problem("CLIENT_SECRET", "missing: create a client secret for the app registration.")
+        )
+
+    authority, oidc_authority = _read_authority(text, problems)
+    redirect_uri, redirect_path = _read_redirect(text, problems)
+
+    scopes = tuple(text("SCOPE").split()) or DEFAULT_SCOPES
+    reserved = sorted(RESERVED_SCOPES.intersection(s.lower() for s in scopes))
+    if reserved:
+        problems.append(
+            Problem("SCOPE", f"remove {', '.join(reserved)}: MSAL asks for it on its own.")
+        )
+
+    graph_endpoint = text("GRAPH_ENDPOINT").rstrip("/") or DEFAULT_GRAPH_ENDPOINT
+    if not _is_https_url(graph_endpoint):
+        problems.append(
+            Problem("GRAPH_ENDPOINT", "must be an https URL such as " + DEFAULT_GRAPH_ENDPOINT)
+        )
+
+    development = flag("FLASK_DEBUG", False)
+    secret_key = text("SECRET_KEY") or None
+    if secret_key is None and not development:
+        problems.append(
+            Problem(
+                "SECRET_KEY",
+                "missing: set a long random value, e.g. the output of "
+                "python -c 'import secrets; print(secrets.token_hex(32))'.",
+            )
+        )
+    elif secret_key is not None and len(secret_key) < 16:
+        problems.append(Problem("SECRET_KEY", "too short: use at least 32 random characters."))
+
+    session_type = text("SESSION_TYPE").lower() or "filesystem"
+    if session_type not in SESSION_TYPES:
+        problems.append(
+            Problem("SESSION_TYPE", f"'{session_type}' is not one of: {', '.join(SESSION_TYPES)}.")
+        )
+    redis_url = text("REDIS_URL") or None
+    if session_type == "redis" and not redis_url:
+        problems.append(
+            Problem("REDIS_URL", "missing: SESSION_TYPE=redis needs redis://host:6379/0.")
+        )
+
+    hops_raw = text("TRUSTED_PROXY_HOPS") or "0"
+    hops = int(hops_raw) if hops_raw.isdigit() else 0
+    if not hops_raw.isdigit():
+        problems.append(
+            Problem("TRUSTED_PROXY_HOPS", "must be the number of proxies in front of the app.")
+        )
+
+    settings = Settings(
+        client_id=client_id,
+        client_secret=client_secret,
+        authority=authority,
+        oidc_authority=oidc_authority,
+        instance_discovery=flag("INSTANCE_DISCOVERY", True),
+        redirect_path=redirect_path,
+        redirect_uri=redirect_uri,
+        scopes=scopes,
+        graph_endpoint=graph_endpoint,
+        secret_key=secret_key,
+        development=development,
+        session_type=session_type,
+        session_file_dir=text("SESSION_FILE_DIR") or "flask_session",
+        redis_url=redis_url,
+        trusted_proxy_hops=hops,
+        trusted_hosts=tuple(h for h in text("TRUSTED_HOSTS").replace(",", " ").split() if h),
+    )
+    return settings, problems
+
+
+def _read_authority(text, problems: list[Problem]) -> tuple[str | None, str | None]:
+    tenant, authority, oidc = text("TENANT_ID"), text("AUTHORITY"), text("OIDC_AUTHORITY")
+    if authority and oidc:
+        problems.append(
+            Problem("OIDC_AUTHORITY", "set either AUTHORITY or OIDC_AUTHORITY, not both.")
+        )
+        return None, None
+    if oidc:
+        if not _is_authority_url(oidc):
+            problems.append(
+                Problem(
+                    "OIDC_AUTHORITY",
+                    "must be an https URL with a path, e.g. https://contoso.ciamlogin.com/<tenant>/v2.0",
+                )
+            )
+        return None, oidc.rstrip("/")
+    if authority:
+        if not _is_authority_url(authority):
+            problems.append(
+                Problem(
+                    "AUTHORITY",
+                    f"must be an https URL with a path, e.g. {DEFAULT_AUTHORITY_HOST}/<tenant>",
+                )
+            )
+        return authority.rstrip("/"), None
+    if tenant and not _TENANT.match(tenant):
+        problems.append(
+            Problem("TENANT_ID", "must be a tenant GUID or domain such as contoso.onmicrosoft.com.")
+        )
+        return None, None
+    # The seed registers a multi-tenant app that also takes personal accounts.
+    return f"{DEFAULT_AUTHORITY_HOST}/{tenant or 'common'}", None
+
+
+def _read_redirect(text, problems: list[Problem]) -> tuple[str | None, str]:
+    uri, path = text("REDIRECT_URI"), text("REDIRECT_PATH")
+    if uri:
+        parts = urlsplit(uri)
+        if parts.scheme not in ("http", "https") or not parts.netloc or not parts.path:
+            problems.append(
+                Problem("REDIRECT_URI", "must be a full URL such as https://app.example/getAToken")
+            )
+            return None, "/getAToken"
+        if path and path != parts.path:
+            problems.append(
+                Problem("REDIRECT_PATH", "disagrees with REDIRECT_URI's path; set only one.")
+            )
+        return uri, parts.path
+    path = path or "/getAToken"
+    if not path.startswith("/") or path.startswith("//") or len(path) < 2:
+        problems.append(Problem("REDIRECT_PATH", "must be a path such as /getAToken"))
+        return None, "/getAToken"
+    return None, path
+
+
+def _is_https_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme == "https" and bool(parts.hostname)
+
+
+def _is_authority_url(value: str) -> bool:
+    # MSAL needs https and at least one path segment (the tenant or policy).
+    return _is_https_url(value) and urlsplit(value).path.strip("/") != ""

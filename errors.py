@@ -1,0 +1,72 @@
+"""One place that turns every failure into a page in the site's layout.
+
+Sign-in failures, Graph errors, throttling and HTTP errors each get a page
+that says what happened and what to do next; "consent needed" and "claims
+challenge" become a fresh sign-in instead of an error.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, render_template
+from werkzeug.exceptions import HTTPException
+
+from auth import AuthError, PersonalAccountNotSupported, SignInRequired, auth, sign_in_redirect
+from graph import GraphBusy, GraphClaimsChallenge, GraphError, GraphUnavailable
+from permissions import describe_scopes
+
+log = logging.getLogger(__name__)
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(AuthError, _sign_in_failed)
+    app.register_error_handler(SignInRequired, sign_in_redirect)
+    app.register_error_handler(PersonalAccountNotSupported, _personal_account)
+    app.register_error_handler(GraphError, _graph_failed)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
+
+
+def _sign_in_failed(error: AuthError):
+    return (
+        render_template(
+            "sign_in_error.html",
+            error=error,
+            permissions=describe_scopes(error.scopes),
+        ),
+        error.status,
+    )
+
+
+def _personal_account(_error: PersonalAccountNotSupported):
+    return render_template("personal_account.html"), 403
+
+
+def _graph_failed(error: GraphError):
+    if isinstance(error, GraphBusy):
+        page = render_template("graph_busy.html", error=error)
+        return page, 503, {"Retry-After": str(error.retry_after)}
+    if isinstance(error, GraphUnavailable):
+        return render_template("graph_error.html", error=error), 504
+    # Claims challenges, expired tokens and missing consent are fixed by signing
+    # in again, unless the user just did: then show why instead of looping.
+    if not auth.signed_in_recently():
+        scopes = tuple(getattr(g, "scopes", ()))
+        if isinstance(error, GraphClaimsChallenge):
+            return sign_in_redirect(SignInRequired(scopes, claims=error.claims))
+        if error.status == 401:
+            return sign_in_redirect(SignInRequired(scopes, reason=error.code))
+        if error.status == 403 and error.code == "Authorization_RequestDenied":
+            return sign_in_redirect(SignInRequired(scopes, reason="consent"))
+    status = error.status if error.status in (400, 401, 403, 404) else 502
+    return render_template("graph_error.html", error=error), status
+
+
+def _http_error(error: HTTPException):
+    return render_template("error.html", error=error), error.code or 500
+
+
+def _unexpected(error: Exception):
+    log.exception("unexpected error")
+    return render_template("error.html", error=None), 500

@@ -1,0 +1,150 @@
+"""A scripted identity provider and Graph at the HTTP boundary, for unit tests.
+
+It registers `responses` handlers for OIDC discovery, instance discovery, the
+token endpoint and Graph, and plays the browser's trip through the IdP: read
+the authorize URL the app redirected to, then post back a code (or an error)
+the way Entra's form_post does.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlsplit
+
+import jwt
+import responses
+
+AUTHORITY_HOST = "https://login.microsoftonline.com"
+TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+CLIENT_ID = "11111111-2222-3333-4444-555555555555"
+GRAPH = "https://graph.microsoft.com/v1.0"
+USER_OID = "00000000-0000-0000-0000-0000000000aa"
+
+
+def b64url(data: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+@dataclass
+class FakeIdP:
+    mock: responses.RequestsMock
+    base: str = f"{AUTHORITY_HOST}/{TENANT_ID}"
+    issuer: str = f"{AUTHORITY_HOST}/{TENANT_ID}/v2.0"
+    discovery_url: str = f"{AUTHORITY_HOST}/{TENANT_ID}/v2.0/.well-known/openid-configuration"
+    oidc: bool = False
+    name: str = "Adele Vance"
+    username: str = "adele@contoso.example"
+    access_token_lifetime: int = 3600
+    codes: dict = field(default_factory=dict)
+    refresh_tokens: set = field(default_factory=set)
+    token_requests: list = field(default_factory=list)
+
+    def install(self) -> FakeIdP:
+        endpoints = {
+            "issuer": self.issuer,
+            "authorization_endpoint": f"{self.base}/oauth2/v2.0/authorize",
+            "token_endpoint": f"{self.base}/oauth2/v2.0/token",
+            "end_session_endpoint": f"{self.base}/oauth2/v2.0/logout",
+            "jwks_uri": f"{self.base}/discovery/v2.0/keys",
+            "response_modes_supported": ["query", "fragment", "form_post"],
+        }
+        self.mock.get(self.discovery_url, json=endpoints)
+        self.mock.get(
+            f"{AUTHORITY_HOST}/common/discovery/instance",
+            json={
+                "tenant_discovery_endpoint": self.discovery_url,
+                "metadata": [
+                    {
+                        "preferred_network": "login.microsoftonline.com",
+                        "preferred_cache": "login.windows.net",
+                        "aliases": ["login.microsoftonline.com", "login.windows.net"],
+                    }
+                ],
+            },
+        )
+        self.mock.add_callback(responses.POST, endpoints["token_endpoint"], callback=self._token)
+        return self
+
+    # -- the browser's trip -------------------------------------------------
+
+    def authorize(self, auth_uri: str, *, user: str | None = None) -> dict[str, str]:
+        """What the IdP would form_post back after the user signs in."""
+        query = {k: v[0] for k, v in parse_qs(urlsplit(auth_uri).query).items()}
+        code = "code-" + uuid.uuid4().hex
+        self.codes[code] = {"nonce": query.get("nonce"), "scope": query["scope"]}
+        return {"code": code, "state": query["state"], "client_info": self.client_info()}
+
+    def client_info(self) -> str:
+        return b64url({"uid": USER_OID, "utid": TENANT_ID})
+
+    def id_token(self, nonce: str | None, **overrides) -> str:
+        now = int(time.time())
+        claims = {
+            "iss": self.issuer,
+            "aud": CLIENT_ID,
+            "sub": "sub-" + USER_OID,
+            "oid": USER_OID,
+            "tid": TENANT_ID,
+            "name": self.name,
+            "preferred_username": self.username,
+            "login_hint": "O.hint-for-adele",
+            "iat": now,
+            "nbf": now,
+            "exp": now + 3600,
+            "ver": "2.0",
+        }
+        if nonce:
+            claims["nonce"] = nonce
+        claims.update(overrides)
+        return jwt.encode(claims, "unit-test-signing-key-not-checked-by-msal", algorithm="HS256")
+
+    # -- the token endpoint -------------------------------------------------
+
+    def _token(self, request):
+        form = {k: v[0] for k, v in parse_qs(request.body).items()}
+        self.token_requests.append(form)
+        if form.get("grant_type") == "authorization_code":
+            grant = self.codes.pop(form.get("code"), None)
+            if grant is None:
+                return _error(
+                    "invalid_grant", "AADSTS54005: OAuth2 Authorization code was already redeemed."
+                )
+            return self._tokens(grant["scope"], grant["nonce"])
+        if form.get("grant_type") == "refresh_token":
+            if form.get("refresh_token") not in self.refresh_tokens:
+                return _error(
+                    "invalid_grant",
+                    "AADSTS50173: The provided grant has expired due to it being revoked.",
+                )
+            return self._tokens(form["scope"], None)
+        return _error("unsupported_grant_type", "AADSTS70003: unsupported grant type")
+
+    def _tokens(self, scope: str, nonce: str | None):
+        refresh = "rt-" + uuid.uuid4().hex
+        self.refresh_tokens.add(refresh)
+        body = {
+            "token_type": "Bearer",
+            "scope": " ".join(
+                s for s in scope.split() if s not in ("openid", "profile", "offline_access")
+            ),
+            "expires_in": self.access_token_lifetime,
+            "ext_expires_in": self.access_token_lifetime,
+            "access_token": "at-" + uuid.uuid4().hex,
+            "refresh_token": refresh,
+            "id_token": self.id_token(nonce),
+        }
+        if not self.oidc:
+            body["client_info"] = self.client_info()
+        return 200, {"Content-Type": "application/json"}, json.dumps(body)
+
+    def revoke_all(self) -> None:
+        self.refresh_tokens.clear()
+
+
+def _error(error: str, description: str):
+    body = {"error": error, "error_description": description, "error_codes": [50173]}
+    return 400, {"Content-Type": "application/json"}, json.dumps(body)

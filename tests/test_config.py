@@ -1,0 +1,95 @@
+"""Configuration: every setting validated once; mistakes shown, never a traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from app import create_app
+from app_config import load_settings
+
+
+def problems_for(env: dict[str, str]) -> dict[str, str]:
+    return {p.variable: p.message for p in load_settings(env)[1]}
+
+
+def test_missing_settings_show_a_configuration_page_on_every_path(tmp_path, caplog):
+    app = create_app({"SESSION_FILE_DIR": str(tmp_path)})
+    client = app.test_client()
+    for path in ("/", "/login", "/graphcall", "/getAToken"):
+        response = client.get(path)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 503
+        assert "This app needs configuration" in page
+        for variable in ("CLIENT_ID", "CLIENT_SECRET", "SECRET_KEY"):
+            assert variable in page
+    logged = [r for r in caplog.records if "Configuration problems" in r.getMessage()]
+    assert len(logged) == 1 and "CLIENT_ID" in logged[0].getMessage()
+
+
+def test_valid_settings_have_no_problems(env):
+    assert problems_for(env) == {}
+
+
+def test_authority_and_oidc_authority_together_is_an_error(env):
+    env |= {"AUTHORITY": "https://login.example/t", "OIDC_AUTHORITY": "https://id.example/t/v2.0"}
+    assert "OIDC_AUTHORITY" in problems_for(env)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("AUTHORITY", "http://login.microsoftonline.com/common"),
+        ("AUTHORITY", "https://login.microsoftonline.com"),
+        ("OIDC_AUTHORITY", "not a url"),
+        ("TENANT_ID", "contoso/../evil"),
+        ("INSTANCE_DISCOVERY", "maybe"),
+        ("REDIRECT_URI", "/getAToken"),
+        ("REDIRECT_PATH", "getAToken"),
+        ("GRAPH_ENDPOINT", "http://graph.microsoft.com/v1.0"),
+        ("SCOPE", "User.Read offline_access"),
+        ("SESSION_TYPE", "memcached"),
+        ("SECRET_KEY", "short"),
+        ("TRUSTED_PROXY_HOPS", "many"),
+    ],
+)
+def test_malformed_value_is_named(env, variable, value):
+    env[variable] = value
+    assert variable in problems_for(env)
+
+
+def test_redis_sessions_need_a_redis_url(env):
+    env["SESSION_TYPE"] = "redis"
+    assert "REDIS_URL" in problems_for(env)
+
+
+def test_tenant_id_builds_the_entra_authority(env):
+    settings, _ = load_settings(env)
+    assert settings.authority == f"https://login.microsoftonline.com/{env['TENANT_ID']}"
+
+
+def test_no_tenant_means_common(env):
+    del env["TENANT_ID"]
+    assert load_settings(env)[0].authority == "https://login.microsoftonline.com/common"
+
+
+def test_development_may_run_without_secret_key(env):
+    del env["SECRET_KEY"]
+    assert "SECRET_KEY" in problems_for(env)
+    assert "SECRET_KEY" not in problems_for(env | {"FLASK_DEBUG": "1"})
+
+
+def test_redirect_uri_sets_the_route(env, idp):
+    env["REDIRECT_URI"] = "https://app.example/auth/callback"
+    app = create_app(env)
+    client = app.test_client()
+    location = client.get("/login").headers["Location"]
+    assert "redirect_uri=https%3A%2F%2Fapp.example%2Fauth%2Fcallback" in location
+    assert client.post("/auth/callback", data={}).status_code == 400
+    assert client.post("/getAToken", data={}).status_code == 404
+
+
+def test_forwarded_host_is_ignored_without_a_trusted_proxy(client):
+    location = client.get("/login", headers={"X-Forwarded-Host": "evil.example"}).headers[
+        "Location"
+    ]
+    assert "evil.example" not in location

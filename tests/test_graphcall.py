@@ -1,0 +1,149 @@
+"""/graphcall: the signed-in user's Microsoft Graph profile."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+import responses
+from fake_idp import GRAPH
+
+ME = {
+    "id": "00000000-0000-0000-0000-0000000000aa",
+    "displayName": "Zoë Ðorđević",
+    "jobTitle": "Ingénieure <script>alert(1)</script>",
+    "mail": "zoe@contoso.example",
+    "userPrincipalName": "zoe@contoso.example",
+    "businessPhones": ["+1 425 555 0100", "+1 425 555 0101"],
+    "officeLocation": None,
+}
+
+
+def graph_me(http_mock, body=ME, status=200, headers=None):
+    return http_mock.get(f"{GRAPH}/me", json=body, status=status, headers=headers or {})
+
+
+def test_signed_out_user_is_sent_to_sign_in_and_back(client):
+    response = client.get("/graphcall")
+    assert response.status_code == 302
+    location = urlsplit(response.headers["Location"])
+    assert location.path == "/login"
+    assert parse_qs(location.query)["next"] == ["/graphcall"]
+
+
+def test_profile_is_a_readable_page_with_escaped_values(signed_in, http_mock):
+    graph_me(http_mock)
+    response = signed_in.get("/graphcall")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Zoë Ðorđević" in page
+    assert "+1 425 555 0100, +1 425 555 0101" in page
+    assert "<script>alert(1)</script>" not in page
+    assert "Ingénieure &lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert '"displayName"' not in page  # not a JSON dump
+
+
+def test_graph_receives_the_users_access_token(signed_in, http_mock):
+    call = graph_me(http_mock)
+    signed_in.get("/graphcall")
+    assert call.calls[0].request.headers["Authorization"].startswith("Bearer at-")
+
+
+def test_one_outbound_request_per_view_after_warm_up(signed_in, http_mock):
+    graph_me(http_mock)
+    signed_in.get("/graphcall")  # warm-up
+    before = len(http_mock.calls)
+    signed_in.get("/graphcall")
+    made = [c.request.url for c in http_mock.calls[before:]]
+    assert made == [f"{GRAPH}/me"]
+
+
+def test_expired_access_token_is_refreshed_silently(signed_in, idp, http_mock):
+    graph_me(http_mock)
+    idp.access_token_lifetime = 60  # MSAL refreshes tokens with under 5 minutes left
+    idp.revoke_all()
+    signed_in.get("/logout")
+    # Sign in again so the cached access token is already short-lived.
+    from conftest import SignIn
+
+    SignIn(signed_in, idp)()
+    before = len(idp.token_requests)
+    response = signed_in.get("/graphcall")
+    assert response.status_code == 200
+    assert [r["grant_type"] for r in idp.token_requests[before:]] == ["refresh_token"]
+
+
+def test_revoked_refresh_token_sends_the_user_to_sign_in(signed_in, idp, http_mock):
+    graph_me(http_mock)
+    idp.access_token_lifetime = 60
+    signed_in.get("/logout")
+    from conftest import SignIn
+
+    SignIn(signed_in, idp)()
+    idp.revoke_all()
+    response = signed_in.get("/graphcall")
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).path == "/login"
+
+
+def test_graph_error_shows_code_message_and_request_id(signed_in, http_mock):
+    graph_me(
+        http_mock,
+        body={"error": {"code": "Request_ResourceNotFound", "message": "No <such> user."}},
+        status=404,
+        headers={"request-id": "req-1234"},
+    )
+    response = signed_in.get("/graphcall")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 404
+    assert "Request_ResourceNotFound" in page
+    assert "No &lt;such&gt; user." in page
+    assert "req-1234" in page
+
+
+def test_graph_server_error_is_a_friendly_502(signed_in, http_mock):
+    graph_me(http_mock, body={"error": {"code": "generalException", "message": "Oops"}}, status=500)
+    response = signed_in.get("/graphcall")
+    assert response.status_code == 502
+    assert "generalException" in response.get_data(as_text=True)
+
+
+def test_graph_unreachable_is_a_friendly_page(signed_in, http_mock):
+    http_mock.add(responses.GET, f"{GRAPH}/me", body=requests.ConnectionError("refused"))
+    response = signed_in.get("/graphcall")
+    assert response.status_code == 504
+    assert "Microsoft Graph could not answer" in response.get_data(as_text=True)
+
+
+def test_expired_token_rejected_by_graph_leads_to_sign_in(signed_in, http_mock):
+    graph_me(
+        http_mock,
+        body={"error": {"code": "InvalidAuthenticationToken", "message": "expired"}},
+        status=401,
+    )
+    with signed_in.session_transaction() as session:
+        session["signed_in_at"] = 0  # signed in long ago
+    response = signed_in.get("/graphcall")
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).path == "/login"
+
+
+def test_photo_is_streamed_with_caching_headers(signed_in, http_mock):
+    http_mock.get(f"{GRAPH}/me/photo/$value", body=b"\x89PNG-bytes", content_type="image/png")
+    response = signed_in.get("/photo/me")
+    assert response.status_code == 200
+    assert response.data == b"\x89PNG-bytes"
+    assert response.headers["Cache-Control"] == "private, max-age=3600"
+    assert response.headers["ETag"]
+
+
+def test_missing_photo_gets_the_placeholder(signed_in, http_mock):
+    http_mock.get(
+        f"{GRAPH}/me/photo/$value",
+        json={"error": {"code": "ImageNotFound", "message": "none"}},
+        status=404,
+    )
+    response = signed_in.get("/photo/me")
+    response.close()  # the placeholder is streamed from a file
+    assert response.status_code == 200
+    assert response.mimetype == "image/svg+xml"
