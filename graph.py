@@ -1,0 +1,430 @@
+"""The only module that talks to Microsoft Graph.
+
+One pooled session per process, a timeout on every call, urllib3 retries for throttling,
+paging, and Graph's error bodies turned into a few exception types the views can show.
+Functions take the user's access token and return plain data; nothing here knows Flask or MSAL.
+"""
+
+import base64
+import email.utils
+import json
+import logging
+import math
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from http.cookiejar import DefaultCookiePolicy
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3 import BaseHTTPResponse
+from urllib3.exceptions import MaxRetryError, ResponseError
+from urllib3.util.retry import Retry
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({429, 503, 504})
+# Waits 0 s, then 0.4 s, between retries whose response carries no Retry-After.
+BACKOFF_FACTOR = 0.2
+# What our own 503 page tells browsers when Graph gave no usable Retry-After.
+DEFAULT_RETRY_AFTER = 5
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# auth-param of a WWW-Authenticate challenge: name="quoted value" or name=token.
+_AUTH_PARAM = re.compile(r'([\w-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]+))')
+
+
+class GraphError(Exception):
+    """Graph answered with an error, or with something this client cannot use.
+
+    `status` is Graph's HTTP status, or 502 when a 2xx body was unusable; `code` and
+    `message` come from Graph's error body when it has one.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        request_id: str | None = None,
+        *,
+        client_request_id: str = "",
+    ) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+        self.client_request_id = client_request_id
+
+
+class GraphBusy(GraphError):
+    """Graph still throttles (429) or is unavailable (503/504) after our retries."""
+
+    def __init__(self, *args: Any, retry_after: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.retry_after = retry_after
+
+
+class GraphClaimsChallenge(GraphError):
+    """401 with a claims challenge (e.g. Continuous Access Evaluation): the user must sign in
+    again, passing `claims` (decoded JSON) as msal's claims_challenge."""
+
+    def __init__(self, *args: Any, claims: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.claims = claims
+
+
+class GraphUnavailable(GraphError):
+    """Graph could not be reached at all: connection failure or timeout."""
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict]
+    next_link: str | None  # Graph's @odata.nextLink, already verified to be under the endpoint
+
+
+class _BearerAuth(requests.auth.AuthBase):
+    # Passed as auth= so a ~/.netrc entry (read when trust_env is on) can never replace it.
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+
+class _FailFastRetry(Retry):
+    """Retry that gives up at once when Retry-After is longer than retry_after_max.
+
+    urllib3 would clamp such a wait and sleep anyway; a page must not hang on Graph's behalf,
+    so the response comes straight back and becomes GraphBusy with Graph's own Retry-After.
+    """
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        **kwargs: Any,
+    ) -> Retry:
+        header = response.headers.get("Retry-After") if response is not None else None
+        if header is not None:
+            wait = _retry_after_seconds(header)
+            if wait is None or wait > self.retry_after_max:
+                reason = ResponseError(f"Retry-After {header!r} is over {self.retry_after_max} s")
+                raise MaxRetryError(kwargs.get("_pool"), url, reason)
+        return super().increment(method, url, response, error, **kwargs)
+
+
+def _retry_after_seconds(header: str) -> float | None:
+    """Seconds asked for by a Retry-After header (delta-seconds or HTTP-date), None if bad."""
+    header = header.strip()
+    if header.isdigit():
+        return float(header)
+    parsed = email.utils.parsedate_tz(header)
+    if parsed is None:
+        return None
+    return max(0.0, email.utils.mktime_tz(parsed) - time.time())
+
+
+def _claims_from_challenge(header: str) -> str | None:
+    """The decoded claims of an insufficient_claims challenge, or None if there is none."""
+    params = {
+        m[1].lower(): m[2] if m[2] is not None else m[3] for m in _AUTH_PARAM.finditer(header)
+    }
+    claims = params.get("claims")
+    if params.get("error") != "insufficient_claims" or not claims:
+        return None
+    # Graph sends standard base64, sometimes without padding; accept the URL-safe alphabet too.
+    padded = claims.replace("-", "+").replace("_", "/") + "=" * (-len(claims) % 4)
+    try:
+        decoded = base64.b64decode(padded, validate=True).decode("utf-8")
+        json.loads(decoded)
+    except ValueError:
+        log.warning("Graph sent an insufficient_claims challenge whose claims are not base64 JSON")
+        return None
+    return decoded
+
+
+class GraphClient:
+    """Calls Microsoft Graph under one endpoint (e.g. https://graph.microsoft.com/v1.0).
+
+    Build one per process: it holds a connection pool. Paths are relative to the endpoint;
+    a full URL (a nextLink) is accepted only if it lies under the endpoint, so the bearer token
+    never goes anywhere else.
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        user_agent: str,
+        connect_timeout: float = 3.05,
+        read_timeout: float = 10.0,
+        max_retries: int = 2,
+        max_retry_after: float = 5.0,
+        max_page_items: int = 100,
+    ) -> None:
+        parts = urlsplit(endpoint)
+        if (
+            parts.scheme not in _DEFAULT_PORTS
+            or not parts.hostname
+            or parts.username is not None
+            or parts.query
+            or parts.fragment
+        ):
+            raise ValueError(f"Graph endpoint must be a plain http(s) URL, got {endpoint!r}")
+        self._scheme = parts.scheme
+        self._netloc = parts.netloc
+        self._host = parts.hostname
+        self._port = parts.port or _DEFAULT_PORTS[parts.scheme]
+        self._base_path = parts.path.rstrip("/")
+        self._timeout = (connect_timeout, read_timeout)
+        self._max_page_items = max_page_items
+
+        retry = _FailFastRetry(
+            total=max_retries,
+            # A read timeout means Graph is slow: waiting again would only make the page hang.
+            read=False,
+            # TLS and proxy failures will not cure themselves within a second.
+            other=0,
+            status_forcelist=RETRY_STATUSES,
+            # We only POST read-only queries (/search/query), so a POST is as safe to repeat
+            # as a GET.
+            allowed_methods=frozenset({"GET", "POST"}),
+            respect_retry_after_header=True,
+            retry_after_max=max_retry_after,
+            backoff_factor=BACKOFF_FACTOR,
+            backoff_max=max_retry_after,
+            # Hand the last 429/503/504 back so it becomes GraphBusy with its Retry-After.
+            raise_on_status=False,
+        )
+        self._session = requests.Session()
+        self._session.mount(f"{self._scheme}://", HTTPAdapter(max_retries=retry))
+        self._session.headers.update({"User-Agent": user_agent, "Accept": "application/json"})
+        # The session serves every user of the process, so it must not carry cookies between them.
+        self._session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+
+    def get(
+        self,
+        token: str,
+        path: str,
+        *,
+        params: dict | None = None,
+        headers: dict | None = None,
+    ) -> dict:
+        """GET a JSON object, e.g. get(token, "/me")."""
+        return _json_object(self._send("GET", token, path, params=params, headers=headers))
+
+    def post_query(self, token: str, path: str, body: dict) -> dict:
+        """POST a read-only query such as /search/query; retried like a GET."""
+        return _json_object(self._send("POST", token, path, json_body=body))
+
+    def page(
+        self,
+        token: str,
+        path_or_next_link: str,
+        *,
+        params: dict | None = None,
+        headers: dict | None = None,
+    ) -> Page:
+        """One page of a collection, from a path or from a previous page's next_link.
+
+        Unless the caller sets $top, asks Graph for at most max_page_items rows, a cap that
+        keeps views small; nothing is cut off here. Pass {"$top": None} for collections that
+        reject $top. A next_link already carries its query, so nothing is added to it.
+        """
+        params = dict(params or {})
+        parts = urlsplit(path_or_next_link)
+        query_names = {name for name, _ in parse_qsl(parts.query)}
+        if not parts.netloc and "$top" not in params and "$top" not in query_names:
+            params["$top"] = self._max_page_items
+
+        response = self._send("GET", token, path_or_next_link, params=params, headers=headers)
+        body = _json_object(response)
+        items = body.get("value")
+        if not isinstance(items, list):
+            raise _unusable(response, "Microsoft Graph sent a collection without a value list.")
+        next_link = body.get("@odata.nextLink")
+        if next_link is not None and not self._is_next_link(next_link):
+            message = "Microsoft Graph sent a next page link outside its endpoint."
+            raise _unusable(response, message)
+        return Page(items=items, next_link=next_link)
+
+    def get_bytes(self, token: str, path: str) -> tuple[bytes, str] | None:
+        """GET raw content such as /me/photo/$value as (data, content_type); None on 404."""
+        try:
+            response = self._send("GET", token, path, accept="*/*")
+        except GraphError as error:
+            if error.status == 404:
+                return None
+            raise
+        return response.content, response.headers.get("Content-Type", "application/octet-stream")
+
+    def close(self) -> None:
+        self._session.close()
+
+    def _is_next_link(self, link: object) -> bool:
+        """Whether Graph's nextLink is an absolute URL under the endpoint."""
+        if not isinstance(link, str) or not urlsplit(link).netloc:
+            return False
+        try:
+            self._url(link)
+        except ValueError:
+            return False
+        return True
+
+    def _url(self, path: str) -> str:
+        """The absolute URL for a path or full URL, or ValueError if it leaves the endpoint."""
+        if any(ord(char) < 0x20 or ord(char) == 0x7F for char in path):
+            raise ValueError("Graph path contains control characters")
+        parts = urlsplit(path)
+        if parts.scheme or parts.netloc:
+            base = self._base_path
+            under_base = parts.path == base or parts.path.startswith(f"{base}/")
+            if (
+                parts.scheme != self._scheme
+                or parts.hostname != self._host
+                or (parts.port or _DEFAULT_PORTS.get(parts.scheme)) != self._port
+                or parts.username is not None
+                or not under_base
+            ):
+                raise ValueError(f"refusing to send the Graph token outside the endpoint: {path!r}")
+            full_path = parts.path
+        else:
+            full_path = f"{self._base_path}/{parts.path.lstrip('/')}"
+        # urllib3 resolves "..", which could climb out of the endpoint's path.
+        if any(unquote(segment) in (".", "..") for segment in full_path.split("/")):
+            raise ValueError(f"Graph path must not contain dot segments: {path!r}")
+        # Rebuilt on our own scheme and host, so what is sent is exactly what was checked.
+        return urlunsplit((self._scheme, self._netloc, full_path, parts.query, ""))
+
+    def _send(
+        self,
+        method: str,
+        token: str,
+        path: str,
+        *,
+        params: dict | None = None,
+        headers: dict | None = None,
+        json_body: dict | None = None,
+        accept: str | None = None,
+    ) -> requests.Response:
+        url = self._url(path)
+        client_request_id = str(uuid.uuid4())
+        request_headers = dict(headers or {})
+        if accept:
+            request_headers["Accept"] = accept
+        request_headers["client-request-id"] = client_request_id
+        call = _LogLine(method, url, params, client_request_id)
+        try:
+            # Session.request (not send) so REQUESTS_CA_BUNDLE and proxy variables are read.
+            response = self._session.request(
+                method,
+                url,
+                params=params,
+                json=json_body,
+                headers=request_headers,
+                auth=_BearerAuth(token),
+                timeout=self._timeout,
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            call.write(f"failed ({type(exc).__name__})")
+            what = "timed out" if isinstance(exc, requests.Timeout) else "failed"
+            raise GraphUnavailable(
+                504,
+                "network_error",
+                f"Microsoft Graph could not be reached: the request {what}.",
+                client_request_id=client_request_id,
+            ) from exc
+        call.write(str(response.status_code), response)
+        if response.status_code >= 300:
+            raise _error_for(response, client_request_id)
+        return response
+
+
+class _LogLine:
+    """One INFO line per call: no token, no query values (they can hold personal data)."""
+
+    def __init__(self, method: str, url: str, params: dict | None, client_request_id: str) -> None:
+        parts = urlsplit(url)
+        names = [name for name, _ in parse_qsl(parts.query, keep_blank_values=True)]
+        names += [name for name, value in (params or {}).items() if value is not None]
+        self.method = method
+        self.path = parts.path + (f" params={','.join(names)}" if names else "")
+        self.client_request_id = client_request_id
+        self.started = time.monotonic()
+
+    def write(self, outcome: str, response: requests.Response | None = None) -> None:
+        elapsed_ms = (time.monotonic() - self.started) * 1000
+        retry = getattr(response.raw, "retries", None) if response is not None else None
+        log.info(
+            "Graph %s %s -> %s in %.0f ms, retries %d, request-id %s, client-request-id %s",
+            self.method,
+            self.path,
+            outcome,
+            elapsed_ms,
+            len(retry.history) if retry is not None else 0,
+            response.headers.get("request-id") if response is not None else None,
+            self.client_request_id,
+        )
+
+
+def _json_object(response: requests.Response) -> dict:
+    if response.status_code == 204 or not response.content:
+        return {}
+    try:
+        body = response.json()
+    except ValueError:
+        raise _unusable(response, "Microsoft Graph sent a response that is not JSON.") from None
+    if not isinstance(body, dict):
+        raise _unusable(response, "Microsoft Graph sent JSON that is not an object.")
+    return body
+
+
+def _unusable(response: requests.Response, message: str) -> GraphError:
+    return GraphError(
+        502,
+        "invalid_response",
+        message,
+        response.headers.get("request-id"),
+        client_request_id=response.request.headers.get("client-request-id", ""),
+    )
+
+
+def _error_for(response: requests.Response, client_request_id: str) -> GraphError:
+    """The exception for a 3xx, 4xx or 5xx answer."""
+    status = response.status_code
+    code, message = "http_error", response.reason or f"HTTP {status}"
+    request_id = response.headers.get("request-id")
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        error = None
+    if isinstance(error, dict):
+        code = str(error.get("code") or code)
+        message = str(error.get("message") or message)
+        inner = error.get("innerError") or error.get("innererror")
+        if not request_id and isinstance(inner, dict):
+            request_id = inner.get("request-id")
+    details = dict(request_id=request_id, client_request_id=client_request_id)
+
+    if 300 <= status < 400:
+        message = "Microsoft Graph answered with a redirect, which is not followed."
+        return GraphError(status, "unexpected_redirect", message, **details)
+    if status == 401:
+        claims = _claims_from_challenge(response.headers.get("WWW-Authenticate", ""))
+        if claims is not None:
+            return GraphClaimsChallenge(status, code, message, claims=claims, **details)
+    if status in RETRY_STATUSES:
+        wait = _retry_after_seconds(response.headers.get("Retry-After", ""))
+        retry_after = DEFAULT_RETRY_AFTER if wait is None else math.ceil(wait)
+        return GraphBusy(status, code, message, retry_after=retry_after, **details)
+    return GraphError(status, code, message, **details)
