@@ -1,0 +1,88 @@
+"""A person signs in, reads their profile and signs out, in a real browser."""
+
+from __future__ import annotations
+
+import time
+
+from flows import DEMO_USER, IDP_PAGE, answer_consent, pick_user, sign_in
+from playwright.sync_api import expect
+
+
+def test_sign_in_consent_profile_and_sign_out(page, app_server, emulator):
+    page.goto(app_server.url + "/")
+    page.get_by_role("link", name="Sign in").first.click()
+    pick_user(page)
+    expect(page.get_by_text("User.ReadBasic.All")).to_be_visible()
+    answer_consent(page)
+
+    # Back on the app (another site): the cross-site form_post was accepted.
+    expect(page).to_have_url(app_server.url + "/")
+    expect(page.get_by_role("heading", name=f"Welcome, {DEMO_USER}")).to_be_visible()
+
+    page.get_by_role("link", name="Profile").first.click()
+    expect(page.get_by_role("heading", name="Your profile")).to_be_visible()
+    expect(page.get_by_text("Retail Manager")).to_be_visible()
+    photo = page.get_by_role("img", name=f"Photo of {DEMO_USER}")
+    expect(photo).to_be_visible()
+    assert photo.evaluate("img => img.naturalWidth") > 0
+
+    before = emulator.counters()["logout"]
+    page.get_by_role("link", name="Sign out").click()
+    expect(page).to_have_url(app_server.url + "/")
+    expect(page.get_by_role("link", name="Sign in").first).to_be_visible()
+    assert emulator.counters()["logout"] == before + 1
+    page.goto(app_server.url + "/graphcall")
+    expect(page).to_have_url(IDP_PAGE)  # sign in again
+
+
+def test_session_cookie_is_lax_and_flow_cookie_is_gone(page, app_server):
+    sign_in(page, app_server.url)
+    cookies = {c["name"]: c for c in page.context.cookies(app_server.url)}
+    assert cookies["session"]["sameSite"] == "Lax"
+    assert cookies["session"]["httpOnly"]
+    assert not [name for name in cookies if name.startswith("auth_flow_")]
+
+
+def test_cancel_at_consent_shows_a_friendly_error(page, app_server):
+    sign_in(page, app_server.url, accept=False)
+    expect(page.get_by_role("heading", name="Sign-in did not complete")).to_be_visible()
+    expect(page.get_by_text("AADSTS65004")).to_be_visible()
+    expect(page.get_by_role("link", name="Try again")).to_be_visible()
+
+
+def test_expired_access_token_is_refreshed_silently(page, app_server, emulator):
+    # MSAL refreshes a token with under five minutes left: 301 s is stale within a second.
+    emulator.control("POST", "/settings", access_token_lifetime=301)
+    try:
+        sign_in(page, app_server.url)
+        time.sleep(1.5)
+        before = emulator.counters()["token"]
+        page.goto(app_server.url + "/graphcall")
+        expect(page.get_by_role("heading", name="Your profile")).to_be_visible()
+        assert emulator.counters()["token"] > before
+    finally:
+        emulator.control("POST", "/settings", access_token_lifetime=3600)
+
+
+def test_revoked_refresh_token_leads_back_to_sign_in(page, app_server, emulator):
+    emulator.control("POST", "/settings", access_token_lifetime=301)
+    try:
+        sign_in(page, app_server.url, user="Megan Bowen")
+        time.sleep(1.5)
+        emulator.control("POST", "/revoke", user="megan@contoso.example")
+        page.goto(app_server.url + "/graphcall")
+        expect(page).to_have_url(IDP_PAGE)
+        pick_user(page, "Megan Bowen")
+        expect(page).to_have_url(app_server.url + "/graphcall")
+        expect(page.get_by_role("heading", name="Your profile")).to_be_visible()
+    finally:
+        emulator.control("POST", "/settings", access_token_lifetime=3600)
+
+
+def test_oidc_authority_under_gunicorn_with_redis_sessions(page, oidc_app_server):
+    sign_in(page, oidc_app_server.url, user="Zoë Ðorđević")
+    expect(page.get_by_role("heading", name="Welcome, Zoë Ðorđević")).to_be_visible()
+    # Two gunicorn workers share the Redis session store: every page stays signed in.
+    for _ in range(4):
+        page.goto(oidc_app_server.url + "/graphcall")
+        expect(page.get_by_text("Senior Software Engineer")).to_be_visible()
