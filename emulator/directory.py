@@ -1,0 +1,224 @@
+"""The demo tenant: users, groups, roles, drives and sites loaded from one JSON file."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import unicodedata
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+DEFAULT_DATA_FILE = Path(__file__).with_name("tenant.json")
+
+# Small on purpose: only the extensions the seeded files use.
+MIME_TYPES = {
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ".pdf": "application/pdf",
+    ".png": "image/png",
+    ".txt": "text/plain",
+    ".md": "text/markdown",
+}
+CREATED = "2023-06-01T08:00:00Z"
+
+
+def _digest(seed: str) -> bytes:
+    return hashlib.sha256(seed.encode("utf-8")).digest()
+
+
+def item_id_for(seed: str) -> str:
+    """Graph driveItem ids look like '01' + 32 upper-case base32 characters."""
+    return "01" + base64.b32encode(_digest(seed)).decode()[:32]
+
+
+def drive_id_for(seed: str) -> str:
+    """Graph drive ids look like 'b!' + url-safe base64."""
+    return "b!" + base64.urlsafe_b64encode(_digest(seed) + _digest(seed + "/"))[:64].decode()
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form used by search ("zoe" finds "Zoë")."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("đ", "d")
+
+
+@dataclass
+class DriveItem:
+    id: str
+    name: str
+    drive_id: str
+    parent_id: str | None
+    path: str  # own path, e.g. "/drive/root:/Documents"; children's parentReference.path
+    web_url: str
+    size: int = 0
+    modified: str = CREATED
+    children: list[str] = field(default_factory=list)
+    is_folder: bool = True
+
+    @property
+    def mime_type(self) -> str:
+        return MIME_TYPES.get(Path(self.name).suffix.lower(), "application/octet-stream")
+
+
+@dataclass
+class Drive:
+    id: str
+    name: str
+    drive_type: str  # "business" (OneDrive) or "documentLibrary"
+    web_url: str
+    root_id: str
+    owner: dict
+    site_id: str | None = None
+    user_id: str | None = None
+
+
+class Directory:
+    """Read-only view of the seeded tenant, with the lookups Graph routes need."""
+
+    def __init__(self, data: dict, extra_redirect_uris: tuple[str, ...] = ()) -> None:
+        self.tenant = data["tenant"]
+        self.tenant_id: str = self.tenant["id"]
+        self.domains = [self.tenant["initialDomain"], self.tenant["defaultDomain"]]
+        client = dict(data["client"])
+        client["redirect_uris"] = list(client["redirect_uris"]) + list(extra_redirect_uris)
+        self.client = client
+        self.users: list[dict] = data["users"]
+        self._users_by_key = {}
+        for user in self.users:
+            self._users_by_key[user["id"].lower()] = user
+            self._users_by_key[user["userPrincipalName"].lower()] = user
+        self.groups = [self._with_member_ids(g) for g in data["groups"]]
+        self.roles = [self._with_member_ids(r) for r in data["directoryRoles"]]
+        self.drives: dict[str, Drive] = {}
+        self.items: dict[str, DriveItem] = {}
+        self.sites: list[dict] = []
+        for user in self.users:
+            self._add_onedrive(user, data["onedrive"])
+        for site in data["sites"]:
+            self._add_site(site)
+
+    def find_user(self, key: str) -> dict | None:
+        """A user by object id or UPN, case-insensitively."""
+        return self._users_by_key.get(key.strip().lower())
+
+    def find_group(self, group_id: str) -> dict | None:
+        return next((g for g in self.groups if g["id"] == group_id.lower()), None)
+
+    def find_site(self, site_id: str) -> dict | None:
+        return next((s for s in self.sites if s["id"].lower() == site_id.lower()), None)
+
+    def is_known_tenant(self, tenant: str) -> bool:
+        names = {self.tenant_id, "common", "organizations", *self.domains}
+        return tenant.lower() in {n.lower() for n in names}
+
+    def memberships(self, user_id: str) -> tuple[list[dict], list[dict]]:
+        groups = [g for g in self.groups if user_id in g["member_ids"]]
+        roles = [r for r in self.roles if user_id in r["member_ids"]]
+        return groups, roles
+
+    def onedrive_of(self, user_id: str) -> Drive:
+        return next(d for d in self.drives.values() if d.user_id == user_id)
+
+    def site_drives(self, site_id: str) -> list[Drive]:
+        return [d for d in self.drives.values() if d.site_id == site_id]
+
+    def _with_member_ids(self, entry: dict) -> dict:
+        entry = dict(entry)
+        entry["member_ids"] = [self.find_user(upn)["id"] for upn in entry.pop("members")]
+        return entry
+
+    def _add_onedrive(self, user: dict, template: list[dict]) -> None:
+        alias = user["userPrincipalName"].replace("@", "_").replace(".", "_")
+        host = self.tenant["sharepointHost"].replace(".sharepoint.com", "-my.sharepoint.com")
+        web = f"https://{host}/personal/{alias}/Documents"
+        drive = self._add_drive(
+            seed=f"onedrive:{user['id']}",
+            name="OneDrive",
+            drive_type="business",
+            web_url=web,
+            owner={"user": {"id": user["id"], "displayName": user["displayName"]}},
+            items=template,
+        )
+        drive.user_id = user["id"]
+
+    def _add_site(self, site: dict) -> None:
+        host = self.tenant["sharepointHost"]
+        site_guid = uuid.uuid5(uuid.NAMESPACE_URL, f"site:{site['name']}")
+        web_guid = uuid.uuid5(uuid.NAMESPACE_URL, f"web:{site['name']}")
+        site_id = f"{host},{site_guid},{web_guid}"
+        web = f"https://{host}/sites/{site['name']}"
+        self.sites.append(
+            {
+                "id": site_id,
+                "name": site["name"],
+                "displayName": site["displayName"],
+                "description": site["description"],
+                "webUrl": web,
+                "createdDateTime": CREATED,
+                "lastModifiedDateTime": CREATED,
+                "siteCollection": {"hostname": host},
+            }
+        )
+        for library in site["libraries"]:
+            drive = self._add_drive(
+                seed=f"site:{site['name']}:{library['name']}",
+                name=library["name"],
+                drive_type="documentLibrary",
+                web_url=f"{web}/{quote(library['name'])}",
+                owner={"group": {"displayName": f"{site['displayName']} Owners"}},
+                items=library["items"],
+            )
+            drive.site_id = site_id
+
+    def _add_drive(self, seed, name, drive_type, web_url, owner, items) -> Drive:
+        drive_id = drive_id_for(seed)
+        root = DriveItem(
+            id=item_id_for(seed + ":root"),
+            name="root",
+            drive_id=drive_id,
+            parent_id=None,
+            path="/drive/root:",
+            web_url=web_url,
+        )
+        self.items[root.id] = root
+        drive = Drive(drive_id, name, drive_type, web_url, root.id, owner)
+        self.drives[drive_id] = drive
+        self._add_children(seed, root, items)
+        return drive
+
+    def _add_children(self, seed: str, parent: DriveItem, entries: list[dict]) -> None:
+        for entry in entries:
+            is_folder = "children" in entry
+            item = DriveItem(
+                id=item_id_for(f"{seed}:{parent.path}/{entry['name']}"),
+                name=entry["name"],
+                drive_id=parent.drive_id,
+                parent_id=parent.id,
+                path=f"{parent.path}/{entry['name']}",
+                web_url=f"{parent.web_url}/{quote(entry['name'])}",
+                size=entry.get("size", 0),
+                modified=entry.get("lastModifiedDateTime", CREATED),
+                is_folder=is_folder,
+            )
+            self.items[item.id] = item
+            parent.children.append(item.id)
+            if is_folder:
+                self._add_children(seed, item, entry["children"])
+                item.size = sum(self.items[c].size for c in item.children)
+
+
+def load_directory(data_file: str | Path | None, extra_redirect_uris=()) -> Directory:
+    """Load the tenant data file (the packaged tenant.json by default)."""
+    path = Path(data_file) if data_file else DEFAULT_DATA_FILE
+    with path.open(encoding="utf-8") as fh:
+        return Directory(json.load(fh), tuple(extra_redirect_uris))
+
+
+def file_bytes(item: DriveItem) -> bytes:
+    """Deterministic placeholder content of exactly the advertised size."""
+    line = f"Emulated content of {item.name}.\n".encode()
+    return (line * (item.size // len(line) + 1))[: item.size]

@@ -1,0 +1,54 @@
+"""URLs of the two emulated authorities, built from the listeners' real ports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .state import EmulatorState
+
+ENTRA = "entra"
+OIDC = "oidc"
+
+
+@dataclass(frozen=True)
+class Authority:
+    kind: str
+    tenant: str  # path segment as the caller used it ("common", a GUID, a domain, "oidc")
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    end_session_endpoint: str
+    jwks_uri: str
+
+
+def entra_authority(state: EmulatorState, tenant: str) -> Authority:
+    tid = state.directory.tenant_id
+    # Entra answers a domain name with the tenant GUID; common/organizations stay as typed.
+    segment = tenant.lower() if tenant.lower() in ("common", "organizations") else tid
+    https, http = state.https_base, state.http_base
+    return Authority(
+        kind=ENTRA,
+        tenant=segment,
+        issuer=f"{https}/{tid}/v2.0",
+        authorization_endpoint=f"{http}/{segment}/oauth2/v2.0/authorize",
+        token_endpoint=f"{https}/{segment}/oauth2/v2.0/token",
+        end_session_endpoint=f"{http}/{segment}/oauth2/v2.0/logout",
+        jwks_uri=f"{https}/{segment}/discovery/v2.0/keys",
+    )
+
+
+def oidc_authority(state: EmulatorState) -> Authority:
+    https, http = state.https_base, state.http_base
+    return Authority(
+        kind=OIDC,
+        tenant="oidc",
+        issuer=f"{https}/oidc",  # MSAL's oidc_authority= requires issuer == authority
+        authorization_endpoint=f"{http}/oidc/authorize",
+        token_endpoint=f"{https}/oidc/token",
+        end_session_endpoint=f"{http}/oidc/logout",
+        jwks_uri=f"{https}/oidc/keys",
+    )
+
+
+def authority_for(state: EmulatorState, kind: str, tenant: str) -> Authority:
+    return oidc_authority(state) if kind == OIDC else entra_authority(state, tenant)

@@ -1,0 +1,234 @@
+"""What every Graph route shares: auth, scope checks, errors, paging, faults and ids."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import time
+import uuid
+from urllib.parse import quote
+
+import jwt
+from flask import Blueprint, current_app, g, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from ..state import EmulatorState
+
+DEFAULT_PAGE_SIZE = 10
+MAX_PAGE_SIZE = 999
+
+# Which delegated permissions open which endpoints; any one of a set suffices.
+ME = (
+    "User.Read",
+    "User.ReadBasic.All",
+    "User.Read.All",
+    "Directory.Read.All",
+    "Directory.AccessAsUser.All",
+)
+USERS = ("User.ReadBasic.All", "User.Read.All", "Directory.Read.All", "Directory.AccessAsUser.All")
+GROUPS = ("Group.Read.All", "Directory.Read.All", "Directory.AccessAsUser.All")
+MEMBER_OF = (
+    "GroupMember.Read.All",
+    "Group.Read.All",
+    "Directory.Read.All",
+    "Directory.AccessAsUser.All",
+)
+# Stricter than real Graph (where User.Read can read /organization) so the app's
+# directory page must ask for its own permission.
+DIRECTORY = ("Directory.Read.All", "Directory.AccessAsUser.All")
+MY_FILES = ("Files.Read", "Files.Read.All", "Sites.Read.All")
+ALL_FILES = ("Files.Read.All", "Sites.Read.All")
+SITES = ("Sites.Read.All",)
+
+
+class GraphError(Exception):
+    def __init__(self, status: int, code: str, message: str, headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.headers = headers or {}
+
+
+def state() -> EmulatorState:
+    return current_app.extensions["emulator"]
+
+
+def graph_base() -> str:
+    return state().https_base + "/v1.0"
+
+
+def context(fragment: str) -> str:
+    return f"{graph_base()}/$metadata#{fragment}"
+
+
+def require(permissions: tuple[str, ...]) -> None:
+    """403 unless the access token carries at least one of the permissions."""
+    if not set(permissions) & g.scopes:
+        raise GraphError(
+            403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."
+        )
+
+
+def not_found(code: str, message: str) -> GraphError:
+    return GraphError(404, code, message)
+
+
+def bad_request(message: str, code: str = "BadRequest") -> GraphError:
+    return GraphError(400, code, message)
+
+
+def unknown_segment(rest: str) -> ResponseReturnValue:
+    segment = rest.split("/")[0]
+    raise bad_request(f"Resource not found for the segment '{segment}'.")
+
+
+def _error_body(code: str, message: str) -> dict:
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "innerError": {
+                "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+                "request-id": g.request_id,
+                "client-request-id": g.client_request_id,
+            },
+        }
+    }
+
+
+def _handle_graph_error(error: GraphError) -> ResponseReturnValue:
+    return jsonify(_error_body(error.code, error.message)), error.status, error.headers
+
+
+def _before() -> ResponseReturnValue | None:
+    g.request_id = str(uuid.uuid4())
+    g.client_request_id = request.headers.get("client-request-id") or str(uuid.uuid4())
+    state().count("graph", request.path)
+    fault = state().take_fault()
+    if fault and fault.get("delay"):
+        time.sleep(float(fault["delay"]))
+    elif fault:
+        _raise_fault(fault)
+    _authenticate()
+    return None
+
+
+def _raise_fault(fault: dict) -> None:
+    status = int(fault["status"])
+    code, message = {
+        429: ("TooManyRequests", "Too many requests. Please retry after some time."),
+        503: ("ServiceUnavailable", "The service is temporarily unavailable. Please retry."),
+        504: ("GatewayTimeout", "The gateway timed out waiting for the service."),
+    }.get(status, ("UnknownError", "Injected fault."))
+    headers = {}
+    if fault.get("retry_after") is not None:
+        headers["Retry-After"] = str(int(fault["retry_after"]))
+    raise GraphError(status, code, message, headers)
+
+
+def _authenticate() -> None:
+    header = request.headers.get("Authorization", "")
+    if not header.lower().startswith("bearer "):
+        raise _auth_error("Access token is empty.")
+    token = header[7:].strip()
+    try:
+        claims = state().signer.verify_access_token(token)
+    except jwt.ExpiredSignatureError:
+        raise _auth_error("Access token has expired or is not yet valid.") from None
+    except jwt.InvalidAudienceError:
+        raise _auth_error("Access token validation failure. Invalid audience.") from None
+    except jwt.DecodeError:
+        raise _auth_error("IDX14100: JWT is not well formed, there are no dots (.).") from None
+    except jwt.PyJWTError:
+        raise _auth_error("Access token validation failure. Invalid signature.") from None
+    if state().access_token_expired_by_control(claims.get("uti")):
+        raise _auth_error("Access token has expired or is not yet valid.")
+    user = state().directory.find_user(claims["oid"])
+    if user is None:
+        raise _auth_error("Access token validation failure. Unknown user.")
+    g.user, g.scopes = user, set(claims["scp"].split())
+
+
+def _auth_error(message: str) -> GraphError:
+    authorize = f"{state().http_base}/common/oauth2/v2.0/authorize"
+    challenge = (
+        f'Bearer realm="", authorization_uri="{authorize}", '
+        'client_id="00000003-0000-0000-c000-000000000000"'
+    )
+    return GraphError(401, "InvalidAuthenticationToken", message, {"WWW-Authenticate": challenge})
+
+
+def _after(response):
+    response.headers["request-id"] = g.get("request_id", str(uuid.uuid4()))
+    response.headers["client-request-id"] = g.get("client_request_id", str(uuid.uuid4()))
+    return response
+
+
+def install(bp: Blueprint) -> None:
+    bp.before_request(_before)
+    bp.after_request(_after)
+    bp.register_error_handler(GraphError, _handle_graph_error)
+
+
+def page_size() -> int:
+    raw = request.args.get("$top")
+    if raw is None:
+        return DEFAULT_PAGE_SIZE
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        raise bad_request(
+            f"Invalid page size specified: '{raw}'. Must be between 1 and 999 inclusive.",
+            "Request_BadRequest",
+        )
+    return int(raw)
+
+
+def _skip() -> int:
+    raw = request.args.get("$skiptoken")
+    if raw is None:
+        return 0
+    try:
+        return int(json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))["o"])
+    except (ValueError, KeyError, TypeError):
+        raise bad_request("Invalid $skiptoken.", "Request_BadRequest") from None
+
+
+def paged(items: list[dict], context_fragment: str, extra: dict | None = None) -> dict:
+    """One page of items with @odata.nextLink carrying the other query options forward."""
+    size, offset = page_size(), _skip()
+    body = {"@odata.context": context(context_fragment)}
+    body.update(extra or {})
+    body["value"] = items[offset : offset + size]
+    if offset + size < len(items):
+        token = base64.urlsafe_b64encode(json.dumps({"o": offset + size}).encode())
+        args = {k: v for k, v in request.args.items() if k != "$skiptoken"}
+        args["$skiptoken"] = token.decode().rstrip("=")
+        query = "&".join(f"{k}={_quote(v)}" for k, v in args.items())
+        body["@odata.nextLink"] = f"{state().https_base}{request.path}?{query}"
+    return body
+
+
+def _quote(value: str) -> str:
+    return quote(value, safe="$:,'*")
+
+
+def select(entity: dict, allowed: set[str], entity_type: str) -> dict:
+    """Apply $select; an unknown property is a 400, as in Graph."""
+    raw = request.args.get("$select")
+    if not raw:
+        return entity
+    fields = [f.strip() for f in raw.split(",") if f.strip()]
+    for name in fields:
+        if name not in allowed:
+            raise bad_request(
+                f"Could not find a property named '{name}' on type "
+                f"'microsoft.graph.{entity_type}'.",
+                "Request_BadRequest",
+            )
+    keep = {k: v for k, v in entity.items() if k.startswith("@odata.")}
+    keep.update({k: entity.get(k) for k in fields})
+    return keep
+
+
+def select_suffix() -> str:
+    raw = request.args.get("$select")
+    return f"({raw})" if raw else ""

@@ -1,0 +1,117 @@
+"""The token signing key, its JWKS, and minting/verifying JWTs."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+import uuid
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from .scopes import GRAPH_APP_ID, GRAPH_RESOURCE
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def client_info(oid: str, tid: str) -> str:
+    """What Entra returns so MSAL can build home_account_id = uid.utid."""
+    return b64url(json.dumps({"uid": oid, "utid": tid}).encode())
+
+
+def pairwise_sub(oid: str, client_id: str) -> str:
+    """Entra's sub is stable per user and per app, and differs across apps."""
+    return b64url(hashlib.sha256(f"{oid}:{client_id}".encode()).digest())
+
+
+class TokenSigner:
+    """RS256 keys made at start-up; a restart invalidates every token, like a key rollover."""
+
+    def __init__(self) -> None:
+        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.public_key = self._key.public_key()
+        der = self.public_key.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        self.kid = b64url(hashlib.sha1(der).digest())  # noqa: S324 - an identifier, not security
+
+    def jwks(self) -> dict:
+        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.public_key))
+        jwk.update({"kid": self.kid, "use": "sig", "alg": "RS256"})
+        return {"keys": [jwk]}
+
+    def sign(self, claims: dict) -> str:
+        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid})
+
+    def id_token(
+        self,
+        *,
+        issuer: str,
+        client_id: str,
+        user: dict,
+        tid: str | None,
+        nonce: str | None,
+        sid: str,
+        lifetime: int = 3600,
+    ) -> str:
+        now = int(time.time())
+        claims = {
+            "ver": "2.0",
+            "iss": issuer,
+            "aud": client_id,
+            "sub": pairwise_sub(user["id"], client_id),
+            "oid": user["id"],
+            "iat": now,
+            "nbf": now,
+            "exp": now + lifetime,
+            "name": user["displayName"],
+            "preferred_username": user["userPrincipalName"],
+            # Opaque to apps; the emulator only uses it as logout_hint.
+            "login_hint": b64url(f"O.{user['id']}".encode()),
+            "sid": sid,
+        }
+        if tid:
+            claims["tid"] = tid
+        if nonce:
+            claims["nonce"] = nonce
+        return self.sign(claims)
+
+    def access_token(
+        self, *, issuer: str, client_id: str, user: dict, tid: str, scp: str, lifetime: int
+    ) -> tuple[str, str]:
+        """Return (jwt, uti); uti lets the control API expire tokens already handed out."""
+        now = int(time.time())
+        uti = b64url(uuid.uuid4().bytes)
+        claims = {
+            "aud": GRAPH_RESOURCE,
+            "iss": issuer,
+            "iat": now,
+            "nbf": now,
+            "exp": now + lifetime,
+            "appid": client_id,
+            "azp": client_id,
+            "scp": scp,
+            "oid": user["id"],
+            "sub": pairwise_sub(user["id"], GRAPH_APP_ID),
+            "tid": tid,
+            "upn": user["userPrincipalName"],
+            "name": user["displayName"],
+            "uti": uti,
+            "ver": "1.0",
+        }
+        return self.sign(claims), uti
+
+    def verify_access_token(self, token: str) -> dict:
+        """Check signature, expiry and audience; raises jwt.PyJWTError subclasses."""
+        return jwt.decode(
+            token,
+            self.public_key,
+            algorithms=["RS256"],
+            audience=[GRAPH_RESOURCE, GRAPH_APP_ID],
+            options={"require": ["exp", "iat", "oid", "scp"]},
+        )
