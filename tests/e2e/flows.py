@@ -18,6 +18,8 @@ def sign_in(page: Page, app_url: str, user: str = DEMO_USER, *, accept: bool = T
     page.get_by_role("link", name="Sign in").first.click()
     pick_user(page, user)
     answer_consent(page, accept=accept)
+    # The emulator's form_post page submits itself back to the app.
+    page.wait_for_url(re.compile("^" + re.escape(app_url) + "/"))
 
 
 def pick_user(page: Page, user: str = DEMO_USER) -> None:
