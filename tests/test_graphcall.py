@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -147,3 +148,14 @@ def test_missing_photo_gets_the_placeholder(signed_in, http_mock):
     response.close()  # the placeholder is streamed from a file
     assert response.status_code == 200
     assert response.mimetype == "image/svg+xml"
+
+
+def test_a_page_view_that_changes_nothing_writes_no_session(signed_in, http_mock, env):
+    graph_me(http_mock)
+    signed_in.get("/graphcall")  # warm-up
+    sessions = list(Path(env["SESSION_FILE_DIR"]).iterdir())
+    stamps = {p: p.stat().st_mtime_ns for p in sessions}
+    response = signed_in.get("/graphcall")
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+    assert {p: p.stat().st_mtime_ns for p in sessions} == stamps

@@ -7,7 +7,15 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from emulator_helpers import ADELE, REDIRECT_URI, TIMEOUT, Browser, make_app, sign_in
+from emulator_helpers import (
+    ADELE,
+    REDIRECT_URI,
+    TIMEOUT,
+    Browser,
+    auth_response,
+    make_app,
+    sign_in,
+)
 
 ZOE = "zoe@contoso.example"
 
@@ -27,7 +35,7 @@ def test_msal_signs_in_with_entra_authority(emulator):
     browser.open(flow["auth_uri"])
     browser.pick_user(ZOE)
     browser.consent()
-    result = app.acquire_token_by_auth_code_flow(flow, browser.auth_response())
+    result = app.acquire_token_by_auth_code_flow(flow, auth_response(browser))
 
     assert "access_token" in result, result
     claims = result["id_token_claims"]
@@ -66,7 +74,7 @@ def test_second_sign_in_reuses_the_session_and_consent(emulator):
         ["User.Read"], redirect_uri=REDIRECT_URI, response_mode="form_post"
     )
     browser.open(flow["auth_uri"])  # no picker, no consent: straight back to the app
-    assert "access_token" in app.acquire_token_by_auth_code_flow(flow, browser.auth_response())
+    assert "access_token" in app.acquire_token_by_auth_code_flow(flow, auth_response(browser))
 
 
 def test_prompt_none_without_a_session_is_interaction_required(emulator):
@@ -76,7 +84,7 @@ def test_prompt_none_without_a_session_is_interaction_required(emulator):
         ["User.Read"], redirect_uri=REDIRECT_URI, response_mode="form_post", prompt="none"
     )
     browser.open(flow["auth_uri"])
-    response = browser.auth_response()
+    response = auth_response(browser)
     assert response["error"] == "interaction_required"
     assert response["state"] == flow["state"]
 
@@ -90,7 +98,7 @@ def test_cancelled_consent_returns_access_denied(emulator):
     browser.open(flow["auth_uri"])
     browser.pick_user("jose@contoso.example")
     browser.consent(accept=False)
-    response = browser.auth_response()
+    response = auth_response(browser)
     assert response["error"] == "access_denied"
     assert response["error_description"].startswith(
         "AADSTS65004: User declined to consent to access the app."
@@ -138,7 +146,7 @@ def test_plain_pkce_is_rejected_with_a_redirect(emulator):
     url = flow["auth_uri"].replace("code_challenge_method=S256", "code_challenge_method=plain")
     browser = Browser()
     browser.open(url)
-    response = browser.auth_response()
+    response = auth_response(browser)
     assert response["error"] == "invalid_request"
     assert response["state"] == flow["state"]
 
@@ -154,7 +162,7 @@ def test_wrong_code_verifier_is_invalid_grant(emulator):
     if "Permissions requested" in browser.page.text:
         browser.consent()
     flow["code_verifier"] = "x" * 43
-    result = app.acquire_token_by_auth_code_flow(flow, browser.auth_response())
+    result = app.acquire_token_by_auth_code_flow(flow, auth_response(browser))
     assert result["error"] == "invalid_grant"
     assert 501481 in result["error_codes"]
 
@@ -169,7 +177,7 @@ def test_code_is_single_use(emulator):
     browser.pick_user(ADELE)
     if "Permissions requested" in browser.page.text:
         browser.consent()
-    fields = browser.auth_response()
+    fields = auth_response(browser)
     assert "access_token" in app.acquire_token_by_auth_code_flow(dict(flow), fields)
     replay = app.acquire_token_by_auth_code_flow(dict(flow), fields)
     assert replay["error"] == "invalid_grant"

@@ -1,0 +1,74 @@
+"""A scripted browser for the emulator's sign-in pages, for tests and benchmarks.
+
+It follows no redirects by itself and runs no JavaScript: callers step
+through the pages (pick an account, answer consent) and read the form that
+the form_post page would submit to the app.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from urllib.parse import urljoin
+
+import requests
+
+TIMEOUT = 10
+
+
+@dataclass
+class Form:
+    action: str
+    fields: dict[str, str] = field(default_factory=dict)
+    buttons: list[tuple[str, str]] = field(default_factory=list)
+
+
+class _FormParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[Form] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.forms.append(Form(attrs.get("action", "")))
+        elif tag == "input" and self.forms and attrs.get("name"):
+            self.forms[-1].fields[attrs["name"]] = attrs.get("value") or ""
+        elif tag == "button" and self.forms and attrs.get("name"):
+            self.forms[-1].buttons.append((attrs["name"], attrs.get("value", "")))
+
+
+class Browser:
+    """Walks the emulator's sign-in pages the way a person would, with cookies."""
+
+    def __init__(self) -> None:
+        self.session = requests.Session()
+        self.page: requests.Response | None = None
+
+    def open(self, url: str) -> requests.Response:
+        self.page = self.session.get(url, allow_redirects=False, timeout=TIMEOUT)
+        return self.page
+
+    def forms(self) -> list[Form]:
+        parser = _FormParser()
+        parser.feed(self.page.text)
+        return parser.forms
+
+    def submit(self, form: Form, **extra: str) -> requests.Response:
+        url = urljoin(self.page.url, form.action)
+        data = {**form.fields, **extra}
+        self.page = self.session.post(url, data=data, allow_redirects=False, timeout=TIMEOUT)
+        return self.page
+
+    def pick_user(self, upn: str) -> requests.Response:
+        return self.submit(self.forms()[0], username=upn)
+
+    def consent(self, accept: bool = True) -> requests.Response:
+        assert "Permissions requested" in self.page.text
+        return self.submit(self.forms()[0], decision="accept" if accept else "cancel")
+
+    def auth_response(self) -> tuple[str, dict[str, str]]:
+        """Where the form_post page would POST, and the fields it would send."""
+        assert "Returning to the application" in self.page.text, self.page.text[:500]
+        (form,) = self.forms()
+        return form.action, form.fields
