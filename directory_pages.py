@@ -11,7 +11,7 @@ from views import collection_page, graph, require_id
 
 bp = Blueprint("directory", __name__)
 PERSON_FIELDS = "id,displayName,jobTitle,department,mail,userPrincipalName,officeLocation"
-PAGE_SIZE = 12
+PAGE_SIZE = 10
 _SEARCH_UNSAFE = re.compile(r'["\\\\]')
 
 
@@ -53,9 +53,7 @@ def group_members(group_id: str):
     page = collection_page(
         f"/groups/{group_id}/members", {"$select": PERSON_FIELDS, "$top": PAGE_SIZE}
     )
-    return render_template(
-        "group.html", group=group, members=page.items, next_link=page.next_link
-    )
+    return render_template("group.html", group=group, members=page.items, next_link=page.next_link)
 
 
 @bp.route("/directory")

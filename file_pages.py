@@ -13,6 +13,8 @@ bp = Blueprint("files", __name__)
 ITEM_FIELDS = "id,name,size,lastModifiedDateTime,webUrl,folder,file,parentReference"
 PAGE_SIZE = 25
 SEARCH_PAGE_SIZE = 20
+# The Microsoft Search API pages through at most the first 1000 results.
+SEARCH_MAX_FROM = 1000
 
 
 @bp.route("/files/", defaults={"folder": ""})
@@ -42,7 +44,8 @@ def search():
     """Search every file you can open, in OneDrive and SharePoint."""
     query = request.args.get("q", "").strip()[:200]
     start = request.args.get("from", "0")
-    start = int(start) if start.isdigit() and int(start) < 1000 else 0
+    # isdecimal, not isdigit: int() rejects digits such as "²" that isdigit accepts.
+    start = int(start) if start.isdecimal() and int(start) < SEARCH_MAX_FROM else 0
     hits, total, more = [], 0, False
     if query:
         body = {
@@ -66,7 +69,9 @@ def search():
         query=query,
         hits=[_item_view(hit, None) for hit in hits],
         total=total,
-        next_from=start + SEARCH_PAGE_SIZE if more else None,
+        next_from=start + SEARCH_PAGE_SIZE
+        if more and start + SEARCH_PAGE_SIZE < SEARCH_MAX_FROM
+        else None,
     )
 
 

@@ -52,6 +52,9 @@ def collection_page(path: str, params: dict | None = None, headers: dict | None 
     more = request.args.get("page")
     try:
         if more:
+            # Graph's next links are absolute; GraphClient checks they stay on its endpoint.
+            if not more.startswith(("https://", "http://")):
+                raise ValueError("not a next link")
             return graph().page(g.access_token, more, headers=headers)
         return graph().page(g.access_token, path, params=params, headers=headers)
     except ValueError:

@@ -23,6 +23,10 @@ TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 GRAPH = "https://graph.microsoft.com/v1.0"
 USER_OID = "00000000-0000-0000-0000-0000000000aa"
+PERSONAL_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
+# Scopes every sign-in gets without consent; they never appear in consented_scopes.
+OIDC_SCOPES = frozenset({"openid", "profile", "offline_access"})
+GRAPH_RESOURCE = "https://graph.microsoft.com/"
 
 
 def b64url(data: object) -> str:
@@ -42,6 +46,11 @@ class FakeIdP:
     codes: dict = field(default_factory=dict)
     refresh_tokens: set = field(default_factory=set)
     token_requests: list = field(default_factory=list)
+    # Graph scopes the user has consented to: those asked for at any authorize, plus consent().
+    consented_scopes: set = field(default_factory=set)
+    authorize_requests: list = field(default_factory=list)
+    id_token_claims: dict = field(default_factory=dict)
+    decline_next_authorize: bool = False
 
     def install(self) -> FakeIdP:
         endpoints = {
@@ -74,9 +83,27 @@ class FakeIdP:
     def authorize(self, auth_uri: str, *, user: str | None = None) -> dict[str, str]:
         """What the IdP would form_post back after the user signs in."""
         query = {k: v[0] for k, v in parse_qs(urlsplit(auth_uri).query).items()}
+        self.authorize_requests.append(query)
+        if self.decline_next_authorize:
+            # The user saw the consent prompt and pressed Cancel.
+            self.decline_next_authorize = False
+            return {
+                "error": "access_denied",
+                "error_description": "AADSTS65004: User declined to consent to access the app.",
+                "state": query["state"],
+            }
+        self.consent(*query["scope"].split())
         code = "code-" + uuid.uuid4().hex
         self.codes[code] = {"nonce": query.get("nonce"), "scope": query["scope"]}
         return {"code": code, "state": query["state"], "client_info": self.client_info()}
+
+    def consent(self, *scopes: str) -> None:
+        """The user (or an admin) consents to these Graph scopes, as at a sign-in."""
+        self.consented_scopes.update(graph_scopes(" ".join(scopes)))
+
+    def decline_next(self) -> None:
+        """The next authorize ends with the user declining consent (error=access_denied)."""
+        self.decline_next_authorize = True
 
     def client_info(self) -> str:
         return b64url({"uid": USER_OID, "utid": TENANT_ID})
@@ -120,6 +147,9 @@ class FakeIdP:
                     "invalid_grant",
                     "AADSTS50173: The provided grant has expired due to it being revoked.",
                 )
+            missing = graph_scopes(form.get("scope", "")) - self.consented_scopes
+            if missing:
+                return _consent_required(missing)
             return self._tokens(form["scope"], None)
         return _error("unsupported_grant_type", "AADSTS70003: unsupported grant type")
 
@@ -135,7 +165,7 @@ class FakeIdP:
             "ext_expires_in": self.access_token_lifetime,
             "access_token": "at-" + uuid.uuid4().hex,
             "refresh_token": refresh,
-            "id_token": self.id_token(nonce),
+            "id_token": self.id_token(nonce, **self.id_token_claims),
         }
         if not self.oidc:
             body["client_info"] = self.client_info()
@@ -143,6 +173,26 @@ class FakeIdP:
 
     def revoke_all(self) -> None:
         self.refresh_tokens.clear()
+
+
+def graph_scopes(scope: str) -> set[str]:
+    """The Graph permissions in a scope string, without OIDC scopes or the resource prefix."""
+    return {s.removeprefix(GRAPH_RESOURCE) for s in scope.split() if s.lower() not in OIDC_SCOPES}
+
+
+def _consent_required(missing: set[str]):
+    """What Entra answers a refresh for a permission the user never granted."""
+    body = {
+        "error": "invalid_grant",
+        "error_description": (
+            f"AADSTS65001: The user or administrator has not consented to use the application "
+            f"with ID '{CLIENT_ID}' for {', '.join(sorted(missing))}. "
+            "Send an interactive authorization request for this user and resource."
+        ),
+        "error_codes": [65001],
+        "suberror": "consent_required",
+    }
+    return 400, {"Content-Type": "application/json"}, json.dumps(body)
 
 
 def _error(error: str, description: str):

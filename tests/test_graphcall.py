@@ -59,30 +59,22 @@ def test_one_outbound_request_per_view_after_warm_up(signed_in, http_mock):
     assert made == [f"{GRAPH}/me"]
 
 
-def test_expired_access_token_is_refreshed_silently(signed_in, idp, http_mock):
+def test_expired_access_token_is_refreshed_silently(sign_in, idp, http_mock):
     graph_me(http_mock)
     idp.access_token_lifetime = 60  # MSAL refreshes tokens with under 5 minutes left
-    idp.revoke_all()
-    signed_in.get("/logout")
-    # Sign in again so the cached access token is already short-lived.
-    from conftest import SignIn
-
-    SignIn(signed_in, idp)()
+    sign_in()
     before = len(idp.token_requests)
-    response = signed_in.get("/graphcall")
+    response = sign_in.client.get("/graphcall")
     assert response.status_code == 200
     assert [r["grant_type"] for r in idp.token_requests[before:]] == ["refresh_token"]
 
 
-def test_revoked_refresh_token_sends_the_user_to_sign_in(signed_in, idp, http_mock):
+def test_revoked_refresh_token_sends_the_user_to_sign_in(sign_in, idp, http_mock):
     graph_me(http_mock)
     idp.access_token_lifetime = 60
-    signed_in.get("/logout")
-    from conftest import SignIn
-
-    SignIn(signed_in, idp)()
+    sign_in()
     idp.revoke_all()
-    response = signed_in.get("/graphcall")
+    response = sign_in.client.get("/graphcall")
     assert response.status_code == 302
     assert urlsplit(response.headers["Location"]).path == "/login"
 

@@ -1,0 +1,600 @@
+"""The Graph pages: readable, one Graph call per view, escaped, and safe with hostile data."""
+
+from __future__ import annotations
+
+from html import unescape
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from fake_idp import GRAPH, PERSONAL_TENANT_ID
+from responses import matchers
+
+from directory_pages import PAGE_SIZE as PEOPLE_PAGE_SIZE
+from directory_pages import PERSON_FIELDS
+from file_pages import PAGE_SIZE as FILES_PAGE_SIZE
+from file_pages import SEARCH_PAGE_SIZE
+from permissions import SCOPE_PURPOSES
+
+SCRIPT = "<script>alert(1)</script>"
+ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
+SITE_ID = "contoso.sharepoint.com,2c712604-1370-44e7-a1f5-426573fda80a,2d2244c3-251a-49ea"
+ADELE = {
+    "id": "u-adele",
+    "displayName": "Adele Vance",
+    "jobTitle": "Retail Manager",
+    "department": "Retail",
+    "mail": "adele@contoso.example",
+}
+HOSTILE_PERSON = {"id": "u-evil", "displayName": SCRIPT, "userPrincipalName": "evil@contoso"}
+GRAPH_FORBIDDEN = {
+    "error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges."}
+}
+
+
+@pytest.fixture
+def user(signed_in, idp):
+    """A signed-in work-account user who has consented to every page's permission."""
+    idp.consent(*SCOPE_PURPOSES)
+    return signed_in
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.targets: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.targets += [value or "" for name, value in attrs if name in ("href", "src", "action")]
+
+
+def link_targets(page: str) -> list[str]:
+    parser = _Links()
+    parser.feed(page)
+    return parser.targets
+
+
+def link_to(page: str, prefix: str) -> str:
+    """The one link on the page whose target starts with `prefix`, as a browser reads it."""
+    (found,) = [h for h in link_targets(page) if h.startswith(prefix)]
+    return found
+
+
+def assert_no_script_links(page: str) -> None:
+    assert not [h for h in link_targets(page) if "javascript:" in unescape(h).lower()]
+
+
+def graph_get(http_mock, path: str, body: dict, params: dict | None = None, **kwargs):
+    match = [matchers.query_param_matcher(params)] if params is not None else []
+    return http_mock.get(f"{GRAPH}{path}", json=body, match=match, **kwargs)
+
+
+def one_view(client, http_mock, url: str):
+    """Open `url` twice; return the second response and every outbound request it made."""
+    client.get(url)  # warm-up: a token for the page's permission
+    before = len(http_mock.calls)
+    response = client.get(url)
+    return response, [c.request for c in http_mock.calls[before:]]
+
+
+def graph_paths(requests) -> list[str]:
+    return [f"{r.method} {urlsplit(r.url).path}" for r in requests]
+
+
+def no_graph_calls(http_mock) -> bool:
+    return not [c for c in http_mock.calls if c.request.url.startswith(GRAPH)]
+
+
+# -- People ------------------------------------------------------------------
+
+
+def test_people_lists_names_jobs_and_mail_with_one_graph_call(user, http_mock):
+    graph_get(
+        http_mock,
+        "/users",
+        {"value": [ADELE, HOSTILE_PERSON]},
+        params={"$select": PERSON_FIELDS, "$top": str(PEOPLE_PAGE_SIZE)},
+    )
+    response, sent = one_view(user, http_mock, "/people")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Adele Vance" in page
+    assert "Retail Manager · Retail" in page
+    assert 'href="mailto:adele@contoso.example"' in page
+    assert SCRIPT not in page and ESCAPED_SCRIPT in page
+    assert "More" not in page  # no next page
+    assert graph_paths(sent) == ["GET /v1.0/users"]
+
+
+def test_people_search_asks_graph_with_eventual_consistency(user, http_mock):
+    call = graph_get(
+        http_mock,
+        "/users",
+        {"value": [ADELE]},
+        params={
+            "$select": PERSON_FIELDS,
+            "$top": str(PEOPLE_PAGE_SIZE),
+            "$search": '"displayName:ad ele" OR "mail:ad ele"',
+        },
+    )
+    response, sent = one_view(user, http_mock, '/people?q=ad"ele')
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Adele Vance" in page
+    assert 'value="ad&#34;ele"' in page  # the search box keeps what the user typed
+    assert len(sent) == 1
+    assert call.calls[-1].request.headers["ConsistencyLevel"] == "eventual"
+
+
+def test_people_search_with_no_match_says_so(user, http_mock):
+    graph_get(http_mock, "/users", {"value": []})
+    response = user.get("/people?q=nobody")
+    assert "No one matches “nobody”" in response.get_data(as_text=True)
+
+
+def test_more_people_link_carries_graphs_next_link_and_follows_it(user, http_mock):
+    next_link = f"{GRAPH}/users?$select=id&$top=10&$search=%22displayName:ad%22&$skiptoken=RFN-2"
+    graph_get(
+        http_mock,
+        "/users",
+        {"value": [ADELE], "@odata.nextLink": next_link},
+        params={
+            "$select": PERSON_FIELDS,
+            "$top": str(PEOPLE_PAGE_SIZE),
+            "$search": '"displayName:ad" OR "mail:ad"',
+        },
+    )
+    second = http_mock.get(next_link, json={"value": [{"id": "u2", "displayName": "Alex Wilber"}]})
+    first_page = user.get("/people?q=ad").get_data(as_text=True)
+    more = unescape(link_to(first_page, "/people?"))
+    query = parse_qs(urlsplit(more).query)
+    assert query == {"q": ["ad"], "page": [next_link]}
+
+    response, sent = one_view(user, http_mock, more)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Alex Wilber" in page and "Adele Vance" not in page
+    assert [r.url for r in sent] == [next_link]
+    assert second.calls[-1].request.headers["ConsistencyLevel"] == "eventual"
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://evil.example/v1.0/users",
+        "https://graph.microsoft.com.evil.example/v1.0/users",
+        "//evil.example/v1.0/users",
+        "http://graph.microsoft.com/v1.0/users",
+        "https://graph.microsoft.com/beta/users",
+        "https://graph.microsoft.com/v1.0/../beta/users",
+        "/me/messages",  # a Graph path of our choosing, not a next link
+        "me/drive/root/children",
+    ],
+)
+def test_tampered_more_link_is_refused_and_the_token_stays_home(user, http_mock, link):
+    response = user.get("/people", query_string={"page": link})
+    assert response.status_code == 400
+    assert "“more” link is not valid" in response.get_data(as_text=True)
+    assert not [c for c in http_mock.calls if "evil" in c.request.url]
+    assert no_graph_calls(http_mock)
+
+
+@pytest.mark.parametrize("url", ["/groups", "/groups/g-1", "/sites", "/files/"])
+def test_every_paged_page_refuses_a_more_link_to_another_host(user, http_mock, url):
+    graph_get(http_mock, "/groups/g-1", {"displayName": "Sales"})
+    response = user.get(url, query_string={"page": "https://evil.example/v1.0/users"})
+    assert response.status_code == 400
+    assert not [c for c in http_mock.calls if "evil" in c.request.url]
+
+
+# -- Groups ------------------------------------------------------------------
+
+
+def test_groups_link_to_their_members_with_one_graph_call(user, http_mock):
+    groups = [
+        {"id": "g-sales", "displayName": "Sales", "description": "Everyone selling"},
+        {"id": "g-evil", "displayName": SCRIPT, "description": SCRIPT},
+    ]
+    graph_get(http_mock, "/me/memberOf/microsoft.graph.group", {"value": groups})
+    response, sent = one_view(user, http_mock, "/groups")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Sales" in page and "Everyone selling" in page
+    assert "/groups/g-sales" in link_targets(page)
+    assert SCRIPT not in page and ESCAPED_SCRIPT in page
+    assert graph_paths(sent) == ["GET /v1.0/me/memberOf/microsoft.graph.group"]
+
+
+def test_no_groups_says_so(user, http_mock):
+    graph_get(http_mock, "/me/memberOf/microsoft.graph.group", {"value": []})
+    assert "not a member of any group" in user.get("/groups").get_data(as_text=True)
+
+
+def test_group_page_shows_its_name_and_members_with_two_graph_calls(user, http_mock):
+    graph_get(http_mock, "/groups/g-sales", {"displayName": "Sales <EMEA>"})
+    graph_get(
+        http_mock,
+        "/groups/g-sales/members",
+        {"value": [ADELE, HOSTILE_PERSON]},
+        params={"$select": PERSON_FIELDS, "$top": str(PEOPLE_PAGE_SIZE)},
+    )
+    response, sent = one_view(user, http_mock, "/groups/g-sales")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<h1>Sales &lt;EMEA&gt;</h1>" in page
+    assert "Adele Vance" in page
+    assert SCRIPT not in page and ESCAPED_SCRIPT in page
+    assert graph_paths(sent) == ["GET /v1.0/groups/g-sales", "GET /v1.0/groups/g-sales/members"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/groups/..",
+        "/groups/%2e%2e",
+        "/groups/%2E%2E",
+        "/groups/..%2Fusers",
+        "/groups/%2e%2e%5cusers",
+        "/sites/..",
+        "/sites/%2e%2e",
+        "/sites/.",
+        "/sites/x%3F%24expand%3Dall",
+        "/files/..",
+        "/files/%2e%2e/secret",
+        "/files/a/./b",
+    ],
+)
+def test_path_traversal_in_an_id_is_404_and_nothing_reaches_graph(user, http_mock, url):
+    response = user.get(url)
+    assert response.status_code == 404
+    assert no_graph_calls(http_mock)
+
+
+# -- Directory ---------------------------------------------------------------
+
+
+def test_directory_shows_the_organization_and_my_roles_with_two_graph_calls(user, http_mock):
+    org = {
+        "displayName": "Contoso <Ltd>",
+        "verifiedDomains": [
+            {"name": "contoso.example", "isDefault": True},
+            {"name": "contoso.onmicrosoft.com", "isDefault": False},
+        ],
+    }
+    roles = [{"id": "r1", "displayName": "Global Reader", "description": SCRIPT}]
+    graph_get(http_mock, "/organization", {"value": [org]}, params={})
+    graph_get(
+        http_mock,
+        "/me/memberOf/microsoft.graph.directoryRole",
+        {"value": roles},
+        params={"$select": "id,displayName,description"},
+    )
+    response, sent = one_view(user, http_mock, "/directory")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Contoso &lt;Ltd&gt;" in page
+    assert "contoso.example <span" in page and "(default)" in page
+    assert "contoso.onmicrosoft.com" in page
+    assert "Global Reader" in page
+    assert SCRIPT not in page and ESCAPED_SCRIPT in page
+    assert graph_paths(sent) == [
+        "GET /v1.0/organization",
+        "GET /v1.0/me/memberOf/microsoft.graph.directoryRole",
+    ]
+
+
+def test_directory_without_roles_says_so(user, http_mock):
+    graph_get(http_mock, "/organization", {"value": [{"displayName": "Contoso"}]})
+    graph_get(http_mock, "/me/memberOf/microsoft.graph.directoryRole", {"value": []})
+    page = user.get("/directory").get_data(as_text=True)
+    assert "You hold no administrator roles" in page
+
+
+# -- My files ----------------------------------------------------------------
+
+FOLDER = {"id": "i1", "name": "Q1 Reports", "folder": {"childCount": 3}}
+BUDGET = {
+    "id": "i2",
+    "name": "Budget.xlsx",
+    "size": 2048,
+    "lastModifiedDateTime": "2024-05-01T10:20:30Z",
+    "file": {},
+    "webUrl": "https://contoso-my.sharepoint.com/Budget.xlsx",
+    "@microsoft.graph.downloadUrl": "https://public.dm.files.1drv.com/Budget.xlsx?tempauth=x",
+}
+HOSTILE_FILE = {
+    "id": "i3",
+    "name": SCRIPT,
+    "file": {},
+    "webUrl": " JavaScript:alert(2)",
+    "@microsoft.graph.downloadUrl": "javascript:alert(3)",
+}
+
+
+def test_my_files_root_lists_folders_and_files_with_one_graph_call(user, http_mock):
+    graph_get(
+        http_mock,
+        "/me/drive/root/children",
+        {"value": [FOLDER, BUDGET]},
+        params={"$top": str(FILES_PAGE_SIZE)},
+    )
+    response, sent = one_view(user, http_mock, "/files/")
+    page = response.get_data(as_text=True)
+    links = link_targets(page)
+    assert response.status_code == 200
+    assert "Q1 Reports" in page and "3 items" in page
+    assert "/files/Q1%20Reports" in links
+    assert "Budget.xlsx" in page and "2.0 kB" in page and "2024-05-01 10:20" in page
+    assert BUDGET["@microsoft.graph.downloadUrl"] in links
+    assert BUDGET["webUrl"] in links
+    assert graph_paths(sent) == ["GET /v1.0/me/drive/root/children"]
+
+
+def test_nested_folder_has_breadcrumbs_and_download_links(user, http_mock):
+    graph_get(
+        http_mock,
+        "/me/drive/root:/Documents/Q1%20Reports:/children",
+        {"value": [BUDGET, HOSTILE_FILE]},
+    )
+    response, sent = one_view(user, http_mock, "/files/Documents/Q1%20Reports")
+    page = response.get_data(as_text=True)
+    links = link_targets(page)
+    assert response.status_code == 200
+    assert '<a href="/files/">My files</a>' in page
+    assert '<a href="/files/Documents">Documents</a>' in page
+    assert '<span aria-current="page">Q1 Reports</span>' in page
+    assert BUDGET["@microsoft.graph.downloadUrl"] in links
+    assert SCRIPT not in page and ESCAPED_SCRIPT in page
+    assert_no_script_links(page)
+    assert graph_paths(sent) == ["GET /v1.0/me/drive/root:/Documents/Q1%20Reports:/children"]
+
+
+def test_more_files_link_stays_in_the_folder(user, http_mock):
+    next_link = f"{GRAPH}/me/drive/root:/Documents:/children?$top=25&$skiptoken=p2"
+    graph_get(
+        http_mock,
+        "/me/drive/root:/Documents:/children",
+        {"value": [BUDGET], "@odata.nextLink": next_link},
+        params={"$top": str(FILES_PAGE_SIZE)},
+    )
+    http_mock.get(next_link, json={"value": [{"id": "i8", "name": "Plan.docx", "file": {}}]})
+    first_page = user.get("/files/Documents").get_data(as_text=True)
+    more = unescape(link_to(first_page, "/files/Documents?"))
+    assert parse_qs(urlsplit(more).query) == {"page": [next_link]}
+    response, sent = one_view(user, http_mock, more)
+    page = response.get_data(as_text=True)
+    assert "Plan.docx" in page and "Budget.xlsx" not in page
+    assert '<span aria-current="page">Documents</span>' in page
+    assert [r.url for r in sent] == [next_link]
+
+
+def test_empty_folder_says_so(user, http_mock):
+    graph_get(http_mock, "/me/drive/root:/Empty:/children", {"value": []})
+    assert "This folder is empty." in user.get("/files/Empty").get_data(as_text=True)
+
+
+# -- File search -------------------------------------------------------------
+
+
+def search_request(query: str, start: int) -> dict:
+    return {
+        "requests": [
+            {
+                "entityTypes": ["driveItem"],
+                "query": {"queryString": query},
+                "from": start,
+                "size": SEARCH_PAGE_SIZE,
+            }
+        ]
+    }
+
+
+def search_answer(*resources: dict, total: int, more: bool) -> dict:
+    hits = [{"hitId": r["id"], "resource": r} for r in resources]
+    container = {"hits": hits, "total": total, "moreResultsAvailable": more}
+    return {"value": [{"searchTerms": ["budget"], "hitsContainers": [container]}]}
+
+
+def test_file_search_shows_hits_and_a_more_link_that_fetches_the_next_page(user, http_mock):
+    http_mock.post(
+        f"{GRAPH}/search/query",
+        json=search_answer(BUDGET, HOSTILE_FILE, total=21, more=True),
+        match=[matchers.json_params_matcher(search_request("budget", 0))],
+    )
+    next_file = {**BUDGET, "id": "i9", "name": "Budget 2025.xlsx"}
+    http_mock.post(
+        f"{GRAPH}/search/query",
+        json=search_answer(next_file, total=21, more=False),
+        match=[matchers.json_params_matcher(search_request("budget", SEARCH_PAGE_SIZE))],
+    )
+    response, sent = one_view(user, http_mock, "/search?q=budget")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "21 results for “budget”" in page
+    assert "Budget.xlsx" in page
+    assert BUDGET["webUrl"] in link_targets(page)
+    assert SCRIPT not in page and ESCAPED_SCRIPT in page
+    assert_no_script_links(page)
+    assert graph_paths(sent) == ["POST /v1.0/search/query"]
+
+    more = unescape(link_to(page, "/search?"))
+    assert parse_qs(urlsplit(more).query) == {"q": ["budget"], "from": [str(SEARCH_PAGE_SIZE)]}
+    response, sent = one_view(user, http_mock, more)
+    page = response.get_data(as_text=True)
+    assert "Budget 2025.xlsx" in page
+    assert not [h for h in link_targets(page) if h.startswith("/search?")]  # last page: no More
+    assert graph_paths(sent) == ["POST /v1.0/search/query"]
+
+
+@pytest.mark.parametrize("start", ["-20", "abc", "\u00b2", "5000"])
+def test_file_search_from_an_unreadable_position_starts_at_the_first_result(user, http_mock, start):
+    http_mock.post(
+        f"{GRAPH}/search/query",
+        json=search_answer(BUDGET, total=1, more=False),
+        match=[matchers.json_params_matcher(search_request("budget", 0))],
+    )
+    response = user.get("/search", query_string={"q": "budget", "from": start})
+    assert response.status_code == 200
+    assert "Budget.xlsx" in response.get_data(as_text=True)
+
+
+def test_file_search_without_a_query_asks_graph_nothing(user, http_mock):
+    response = user.get("/search")
+    assert response.status_code == 200
+    assert "Search files" in response.get_data(as_text=True)
+    assert no_graph_calls(http_mock)
+
+
+def test_file_search_without_hits_says_so(user, http_mock):
+    http_mock.post(f"{GRAPH}/search/query", json=search_answer(total=0, more=False))
+    page = user.get("/search?q=zzz").get_data(as_text=True)
+    assert "No files match “zzz”" in page
+
+
+# -- Sites -------------------------------------------------------------------
+
+
+def test_site_search_lists_sites_linking_to_their_libraries(user, http_mock):
+    sites = [
+        {"id": SITE_ID, "displayName": "Contoso Marketing", "description": "Brand assets"},
+        {"id": "evil", "displayName": SCRIPT},
+    ]
+    graph_get(
+        http_mock,
+        "/sites",
+        {"value": sites},
+        params={"search": "market", "$top": str(FILES_PAGE_SIZE)},
+    )
+    response, sent = one_view(user, http_mock, "/sites?q=market")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Contoso Marketing" in page and "Brand assets" in page
+    assert f"/sites/{SITE_ID}" in link_targets(page)
+    assert SCRIPT not in page and ESCAPED_SCRIPT in page
+    assert graph_paths(sent) == ["GET /v1.0/sites"]
+
+
+def test_a_sites_libraries_come_from_one_graph_call(user, http_mock):
+    site = {
+        "id": SITE_ID,
+        "displayName": "Contoso Marketing",
+        "description": "Brand assets",
+        "drives": [
+            {"id": "d1", "name": "Documents", "webUrl": "https://contoso.sharepoint.com/Docs"},
+            {"id": "d2", "name": SCRIPT, "webUrl": "javascript:alert(1)"},
+        ],
+    }
+    graph_get(
+        http_mock,
+        f"/sites/{SITE_ID}",
+        site,
+        params={"$expand": "drives", "$select": "id,displayName,description,webUrl"},
+    )
+    response, sent = one_view(user, http_mock, f"/sites/{SITE_ID}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<h1>Contoso Marketing</h1>" in page
+    assert "Documents" in page
+    assert "https://contoso.sharepoint.com/Docs" in link_targets(page)
+    assert page.count("Open in SharePoint") == 1
+    assert SCRIPT not in page and ESCAPED_SCRIPT in page
+    assert_no_script_links(page)
+    assert graph_paths(sent) == [f"GET /v1.0/sites/{SITE_ID}"]
+
+
+# -- Personal accounts, throttling and refusals --------------------------------
+
+ORGANIZATION_PAGES = [
+    "/people",
+    "/groups",
+    "/groups/g-1",
+    "/directory",
+    "/search?q=budget",
+    "/sites",
+    f"/sites/{SITE_ID}",
+]
+
+
+@pytest.fixture
+def personal_user(sign_in, idp):
+    idp.id_token_claims = {"tid": PERSONAL_TENANT_ID}
+    idp.consent(*SCOPE_PURPOSES)
+    assert sign_in().status_code == 303
+    return sign_in.client
+
+
+@pytest.mark.parametrize("url", ORGANIZATION_PAGES)
+def test_personal_account_gets_a_plain_explanation_and_no_graph_call(personal_user, http_mock, url):
+    response = personal_user.get(url)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 403
+    assert "Not available for personal Microsoft accounts" in page
+    assert no_graph_calls(http_mock)
+
+
+def test_personal_account_can_still_browse_their_onedrive(personal_user, http_mock):
+    graph_get(http_mock, "/me/drive/root/children", {"value": [BUDGET]})
+    response = personal_user.get("/files/")
+    assert response.status_code == 200
+    assert "Budget.xlsx" in response.get_data(as_text=True)
+
+
+# (page, the Graph call that answers first, its scope)
+PAGE_CALLS = [
+    ("/people", "GET", "/users", "User.ReadBasic.All"),
+    ("/groups", "GET", "/me/memberOf/microsoft.graph.group", "Group.Read.All"),
+    ("/groups/g-1", "GET", "/groups/g-1", "Group.Read.All"),
+    ("/directory", "GET", "/organization", "Directory.AccessAsUser.All"),
+    ("/files/", "GET", "/me/drive/root/children", "Files.Read"),
+    ("/files/Documents", "GET", "/me/drive/root:/Documents:/children", "Files.Read"),
+    ("/search?q=budget", "POST", "/search/query", "Files.Read.All"),
+    ("/sites?q=market", "GET", "/sites", "Sites.Read.All"),
+    (f"/sites/{SITE_ID}", "GET", f"/sites/{SITE_ID}", "Sites.Read.All"),
+]
+
+
+@pytest.mark.parametrize(("url", "method", "path", "scope"), PAGE_CALLS)
+def test_graph_throttling_is_our_busy_page_with_graphs_retry_after(
+    user, http_mock, url, method, path, scope
+):
+    throttled = http_mock.add(
+        method,
+        f"{GRAPH}{path}",
+        json={"error": {"code": "TooManyRequests", "message": "Please retry after 120 s."}},
+        status=429,
+        headers={"Retry-After": "120"},
+    )
+    response = user.get(url)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "120"
+    assert "Microsoft Graph is busy" in page
+    assert "try again in 120 seconds" in page
+    assert "TooManyRequests" not in page and '"error"' not in page
+    assert throttled.call_count == 1  # a 2-minute wait is not sat out while the page hangs
+
+
+@pytest.mark.parametrize(("url", "method", "path", "scope"), PAGE_CALLS)
+def test_graph_refusal_long_after_sign_in_asks_for_the_pages_permission(
+    user, http_mock, url, method, path, scope
+):
+    http_mock.add(method, f"{GRAPH}{path}", json=GRAPH_FORBIDDEN, status=403)
+    with user.session_transaction() as session:
+        session["signed_in_at"] = 0  # signed in long ago
+    response = user.get(url)
+    assert response.status_code == 302
+    location = urlsplit(response.headers["Location"])
+    assert location.path == "/login"
+    assert parse_qs(location.query) == {"next": [url], "scope": [scope]}
+
+
+@pytest.mark.parametrize(("url", "method", "path", "scope"), PAGE_CALLS)
+def test_graph_refusal_right_after_sign_in_is_shown_not_looped(
+    user, http_mock, url, method, path, scope
+):
+    http_mock.add(method, f"{GRAPH}{path}", json=GRAPH_FORBIDDEN, status=403)
+    response = user.get(url)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 403
+    assert "Microsoft Graph could not answer" in page
+    assert "Insufficient privileges." in page and "Authorization_RequestDenied" in page
