@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, g, render_template
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from auth import AuthError, PersonalAccountNotSupported, SignInRequired, auth, sign_in_redirect
 from graph import GraphBusy, GraphClaimsChallenge, GraphError, GraphUnavailable
@@ -25,6 +25,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(PersonalAccountNotSupported, _personal_account)
     app.register_error_handler(GraphError, _graph_failed)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(SecurityError, _untrusted_host)
     app.register_error_handler(Exception, _unexpected)
 
 
@@ -65,6 +66,11 @@ def _graph_failed(error: GraphError):
 
 def _http_error(error: HTTPException):
     return render_template("error.html", error=error), error.code or 500
+
+
+def _untrusted_host(error: SecurityError):
+    # No URLs can be built for a host we do not serve, so no site layout either.
+    return "This site does not answer to that host name.", 400, {"Content-Type": "text/plain"}
 
 
 def _unexpected(error: Exception):

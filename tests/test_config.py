@@ -93,3 +93,10 @@ def test_forwarded_host_is_ignored_without_a_trusted_proxy(client):
         "Location"
     ]
     assert "evil.example" not in location
+
+
+def test_trusted_hosts_refuse_other_host_headers(env, idp):
+    client = create_app(env | {"TRUSTED_HOSTS": "app.example"}).test_client()
+    assert client.get("/", headers={"Host": "app.example"}).status_code == 200
+    response = client.get("/login", headers={"Host": "evil.example"})
+    assert response.status_code == 400

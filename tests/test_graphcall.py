@@ -151,3 +151,11 @@ def test_a_page_view_that_changes_nothing_writes_no_session(signed_in, http_mock
     assert response.status_code == 200
     assert "Set-Cookie" not in response.headers
     assert {p: p.stat().st_mtime_ns for p in sessions} == stamps
+
+
+def test_personal_pages_are_not_cached_and_cannot_be_framed(signed_in, http_mock):
+    graph_me(http_mock)
+    response = signed_in.get("/graphcall")
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
