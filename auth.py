@@ -79,6 +79,13 @@ class AuthError(Exception):
         self.scopes = tuple(scopes)
         self.next_path = next_path
 
+    @classmethod
+    def unreachable(cls, detail: str, next_path: str) -> AuthError:
+        """The identity provider did not answer: a gateway error, not the user's fault."""
+        return cls(
+            "The sign-in service could not be reached", detail, status=502, next_path=next_path
+        )
+
 
 class PersonalAccountNotSupported(Exception):
     """The page needs a work or school directory, which personal accounts lack."""
@@ -181,12 +188,10 @@ class Auth:
             )
         except (ValueError, requests.RequestException) as exc:
             log.warning("could not start sign-in: %s", type(exc).__name__)
-            raise AuthError(
-                "The sign-in service could not be reached",
+            raise AuthError.unreachable(
                 "We could not read the identity provider's configuration. "
                 "Check AUTHORITY / TENANT_ID and your network, then try again.",
-                status=502,
-                next_path=next_path,
+                next_path,
             ) from None
         binding = secrets.token_urlsafe(32)
         record = {"flow": flow, "binding": _digest(binding), "next": next_path, "extra": extra}
@@ -218,11 +223,9 @@ class Auth:
             result = msal_app.acquire_token_by_auth_code_flow(record["flow"], auth_response)
         except requests.RequestException as exc:
             log.warning("sign-in failed: token endpoint unreachable (%s)", type(exc).__name__)
-            raise AuthError(
-                "The sign-in service could not be reached",
+            raise AuthError.unreachable(
                 "We could not redeem the sign-in with the identity provider. Try again.",
-                status=502,
-                next_path=next_path,
+                next_path,
             ) from None
         except Exception as exc:  # noqa: BLE001 - forged input makes MSAL raise many types
             # MSAL may have cached tokens before rejecting them; token_cache is dropped.
@@ -320,11 +323,9 @@ class Auth:
             result = msal_app.acquire_token_silent_with_error(scopes, account)
         except requests.RequestException as exc:
             log.warning("token refresh failed: %s", type(exc).__name__)
-            raise AuthError(
-                "The sign-in service could not be reached",
+            raise AuthError.unreachable(
                 "We could not renew your access to Microsoft Graph. Try again shortly.",
-                status=503,
-                next_path=request.full_path,
+                request.full_path,
             ) from None
         if token_cache.has_state_changed:
             session[SESSION_TOKEN_CACHE] = token_cache.serialize()

@@ -5,7 +5,11 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from fake_idp import GRAPH, b64url
+import requests
+import responses
+from fake_idp import GRAPH, FakeIdP, b64url
+
+from app import create_app
 
 
 def signed_in_name(client) -> bool:
@@ -198,3 +202,32 @@ def test_the_flow_cookie_is_removed_once_used(sign_in, idp):
     response = sign_in.client.post("/getAToken", data=form)
     removed = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("auth_flow_")]
     assert len(removed) == 1 and "Max-Age=0" in removed[0]
+
+
+def test_unreachable_identity_provider_at_login_is_a_friendly_page(env, http_mock):
+    http_mock.get(FakeIdP(http_mock).discovery_url, body=requests.ConnectionError("down"))
+    response = create_app(env).test_client().get("/login")
+    assert response.status_code == 502
+    assert "The sign-in service could not be reached" in response.get_data(as_text=True)
+
+
+def test_token_endpoint_down_at_callback_is_a_friendly_page(sign_in, idp, http_mock):
+    form = idp.authorize(sign_in.start())
+    http_mock.replace(
+        responses.POST, f"{idp.base}/oauth2/v2.0/token", body=requests.ConnectionError("down")
+    )
+    response = sign_in.client.post("/getAToken", data=form)
+    assert response.status_code == 502
+    assert "could not be reached" in response.get_data(as_text=True)
+    assert not signed_in_name(sign_in.client)
+
+
+def test_token_endpoint_down_at_refresh_is_a_friendly_page(sign_in, idp, http_mock):
+    idp.access_token_lifetime = 60  # every page view needs a refresh
+    sign_in()
+    http_mock.replace(
+        responses.POST, f"{idp.base}/oauth2/v2.0/token", body=requests.ConnectionError("down")
+    )
+    response = sign_in.client.get("/graphcall")
+    assert response.status_code == 502
+    assert "could not renew your access" in response.get_data(as_text=True)

@@ -36,8 +36,8 @@ def auth_response(browser: Browser) -> dict[str, str]:
     return fields
 
 
-def sign_in(app, scopes, browser: Browser | None = None, upn: str = ADELE, **flow_kwargs):
-    """Sign a user in through the pages and redeem the code with MSAL; returns the result."""
+def authorize(app, scopes, browser: Browser | None = None, upn: str = ADELE, **flow_kwargs):
+    """Walk the sign-in pages; return MSAL's flow and the fields posted back to the app."""
     browser = browser or Browser()
     flow = app.initiate_auth_code_flow(
         scopes, redirect_uri=REDIRECT_URI, response_mode="form_post", **flow_kwargs
@@ -47,4 +47,10 @@ def sign_in(app, scopes, browser: Browser | None = None, upn: str = ADELE, **flo
         browser.pick_user(upn)
     if "Permissions requested" in browser.page.text:
         browser.consent()
-    return app.acquire_token_by_auth_code_flow(flow, auth_response(browser))
+    return flow, auth_response(browser)
+
+
+def sign_in(app, scopes, browser: Browser | None = None, upn: str = ADELE, **flow_kwargs):
+    """Sign a user in through the pages and redeem the code with MSAL; returns the result."""
+    flow, fields = authorize(app, scopes, browser, upn, **flow_kwargs)
+    return app.acquire_token_by_auth_code_flow(flow, fields)

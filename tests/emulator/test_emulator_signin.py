@@ -13,6 +13,7 @@ from emulator_helpers import (
     TIMEOUT,
     Browser,
     auth_response,
+    authorize,
     make_app,
     sign_in,
 )
@@ -153,31 +154,16 @@ def test_plain_pkce_is_rejected_with_a_redirect(emulator):
 
 def test_wrong_code_verifier_is_invalid_grant(emulator):
     app = make_app(emulator)
-    browser = Browser()
-    flow = app.initiate_auth_code_flow(
-        ["User.Read"], redirect_uri=REDIRECT_URI, response_mode="form_post"
-    )
-    browser.open(flow["auth_uri"])
-    browser.pick_user(ADELE)
-    if "Permissions requested" in browser.page.text:
-        browser.consent()
+    flow, fields = authorize(app, ["User.Read"])
     flow["code_verifier"] = "x" * 43
-    result = app.acquire_token_by_auth_code_flow(flow, auth_response(browser))
+    result = app.acquire_token_by_auth_code_flow(flow, fields)
     assert result["error"] == "invalid_grant"
     assert 501481 in result["error_codes"]
 
 
 def test_code_is_single_use(emulator):
     app = make_app(emulator)
-    browser = Browser()
-    flow = app.initiate_auth_code_flow(
-        ["User.Read"], redirect_uri=REDIRECT_URI, response_mode="form_post"
-    )
-    browser.open(flow["auth_uri"])
-    browser.pick_user(ADELE)
-    if "Permissions requested" in browser.page.text:
-        browser.consent()
-    fields = auth_response(browser)
+    flow, fields = authorize(app, ["User.Read"])
     assert "access_token" in app.acquire_token_by_auth_code_flow(dict(flow), fields)
     replay = app.acquire_token_by_auth_code_flow(dict(flow), fields)
     assert replay["error"] == "invalid_grant"
