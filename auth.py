@@ -47,6 +47,7 @@ FLOW_KEY_PREFIX = "authflow:"
 # One cookie per pending sign-in binds it to the browser that started it.
 # SameSite=None so it comes back with the identity provider's cross-site form_post.
 FLOW_COOKIE_PREFIX = "auth_flow_"
+LEGACY_SUFFIX = "_legacy"
 FLOW_LIFETIME_SECONDS = 600
 # A Graph refusal this soon after signing in is shown, not answered with another sign-in.
 RECENT_SIGN_IN_SECONDS = 60
@@ -198,7 +199,7 @@ class Auth:
         flow_id = _digest(flow["state"])
         self._state.flow_store.set(FLOW_KEY_PREFIX + flow_id, record, timeout=FLOW_LIFETIME_SECONDS)
         response = redirect(flow["auth_uri"])
-        _set_flow_cookie(response, _flow_cookie_name(flow_id), binding, FLOW_LIFETIME_SECONDS)
+        _set_flow_cookies(response, _flow_cookie_name(flow_id), binding, FLOW_LIFETIME_SECONDS)
         return response
 
     def complete_sign_in(self, auth_response: dict[str, str]) -> str:
@@ -283,8 +284,8 @@ class Auth:
                 "Please start again.",
             )
         cookie_name = _flow_cookie_name(flow_id)
-        binding = request.cookies.get(cookie_name, "")
-        after_this_request(lambda response: _forget_cookie(response, cookie_name))
+        binding = _flow_binding(cookie_name)
+        after_this_request(lambda response: _forget_flow_cookies(response, cookie_name))
         if not hmac.compare_digest(record["binding"], _digest(binding)):
             log.warning("sign-in failed: response reached a browser that did not start it")
             raise AuthError(
@@ -441,22 +442,27 @@ def _build_blueprint(redirect_path: str) -> Blueprint:
     return bp
 
 
-def _set_flow_cookie(response, name: str, value: str, max_age: int):
-    response.set_cookie(
-        name,
-        value,
-        max_age=max_age,
-        path=current_app.extensions["auth"].settings.redirect_path,
-        # Browsers accept Secure cookies on http://localhost too.
-        secure=True,
-        httponly=True,
-        samesite="None",
-    )
+def _set_flow_cookies(response, name: str, value: str, max_age: int):
+    """Set the binding twice, so every browser returns one of them cross-site.
+
+    `SameSite=None; Secure` is what current browsers need (they accept Secure
+    cookies on http://localhost). A browser or client that keeps Secure cookies
+    off plain http still returns the copy without attributes, as ASP.NET Core's
+    correlation cookie does for such clients.
+    """
+    path = current_app.extensions["auth"].settings.redirect_path
+    options = {"max_age": max_age, "path": path, "httponly": True}
+    response.set_cookie(name, value, secure=True, samesite="None", **options)
+    response.set_cookie(name + LEGACY_SUFFIX, value, **options)
     return response
 
 
-def _forget_cookie(response, name: str):
-    return _set_flow_cookie(response, name, "", 0)
+def _forget_flow_cookies(response, name: str):
+    return _set_flow_cookies(response, name, "", 0)
+
+
+def _flow_binding(name: str) -> str:
+    return request.cookies.get(name) or request.cookies.get(name + LEGACY_SUFFIX) or ""
 
 
 def _flow_cookie_name(flow_id: str) -> str:

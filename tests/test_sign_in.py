@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -201,7 +202,32 @@ def test_the_flow_cookie_is_removed_once_used(sign_in, idp):
     form = idp.authorize(sign_in.start())
     response = sign_in.client.post("/getAToken", data=form)
     removed = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("auth_flow_")]
-    assert len(removed) == 1 and "Max-Age=0" in removed[0]
+    assert len(removed) == 2 and all("Max-Age=0" in h for h in removed)
+
+
+def flow_cookie_names(state: str) -> tuple[str, str]:
+    """The binding cookie and its attribute-less copy, named after the flow's state."""
+    name = "auth_flow_" + hashlib.sha256(state.encode()).hexdigest()[:16]
+    return name, name + "_legacy"
+
+
+def test_a_client_that_drops_secure_cookies_on_http_still_signs_in(sign_in, idp):
+    form = idp.authorize(sign_in.start())
+    secure, legacy = flow_cookie_names(form["state"])
+    assert sign_in.client.get_cookie(secure, path="/getAToken").secure
+    assert not sign_in.client.get_cookie(legacy, path="/getAToken").secure
+    sign_in.client.delete_cookie(secure, path="/getAToken")
+    assert sign_in.client.post("/getAToken", data=form).status_code == 303
+    assert signed_in_name(sign_in.client)
+
+
+def test_a_callback_without_any_binding_cookie_is_rejected(sign_in, idp):
+    form = idp.authorize(sign_in.start())
+    for name in flow_cookie_names(form["state"]):
+        sign_in.client.delete_cookie(name, path="/getAToken")
+    response = sign_in.client.post("/getAToken", data=form)
+    assert response.status_code == 400
+    assert not signed_in_name(sign_in.client)
 
 
 def test_unreachable_identity_provider_at_login_is_a_friendly_page(env, http_mock):
