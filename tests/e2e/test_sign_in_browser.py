@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import time
+from urllib.parse import parse_qsl
 
 from flows import DEMO_USER, IDP_PAGE, answer_consent, pick_user, sign_in
 from playwright.sync_api import expect
@@ -86,3 +88,36 @@ def test_oidc_authority_under_gunicorn_with_redis_sessions(page, oidc_app_server
     for _ in range(4):
         page.goto(oidc_app_server.url + "/graphcall")
         expect(page.get_by_text("Senior Software Engineer")).to_be_visible()
+
+
+def test_a_sign_in_response_replayed_in_another_browser_is_refused(page, browser, app_server):
+    """Login CSRF: an attacker's code, posted from their page into a victim's browser."""
+    # The attacker signs in but stops their own browser before the response lands.
+    page.route("**/getAToken", lambda route: route.abort())
+    page.goto(app_server.url + "/")
+    page.get_by_role("link", name="Sign in").first.click()
+    pick_user(page)
+    with page.expect_request("**/getAToken") as callback:
+        answer_consent(page)
+    fields = callback.value.post_data
+    assert "code=" in fields
+
+    victim = browser.new_context()
+    try:
+        victim_page = victim.new_page()
+        inputs = "".join(
+            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+            for k, v in parse_qsl(fields)
+        )
+        victim_page.set_content(
+            f'<form method="post" action="{app_server.url}/getAToken">{inputs}</form>'
+        )
+        with victim_page.expect_navigation():
+            victim_page.evaluate("document.forms[0].submit()")
+        expect(
+            victim_page.get_by_role("heading", name="This sign-in was started elsewhere")
+        ).to_be_visible()
+        victim_page.goto(app_server.url + "/")
+        expect(victim_page.get_by_role("link", name="Sign in").first).to_be_visible()
+    finally:
+        victim.close()
