@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException, SecurityError
 from auth import AuthError, PersonalAccountNotSupported, SignInRequired, auth, sign_in_redirect
 from graph import GraphBusy, GraphClaimsChallenge, GraphError, GraphUnavailable
 from permissions import describe_scopes
+from session_store import STORE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,15 @@ def _graph_failed(error: GraphError):
 
 
 def _http_error(error: HTTPException):
+    if isinstance(getattr(error, "original_exception", None), STORE_ERRORS):
+        return _store_unavailable(error.original_exception)
     return render_template("error.html", error=error), error.code or 500
+
+
+def _store_unavailable(error: Exception):
+    # Raised while opening the session, before any view ran.
+    log.error("session store unavailable: %s", type(error).__name__)
+    return render_template("store_unavailable.html"), 503, {"Retry-After": "30"}
 
 
 def _untrusted_host(error: SecurityError):

@@ -8,13 +8,16 @@ finish even when the browser withholds the session cookie (see auth.py).
 
 from __future__ import annotations
 
+import redis
 from cachelib import BaseCache, FileSystemCache, RedisCache
 from flask import Flask
-from flask_session import Session
 
 from app_config import Settings
+from flask_session import Session
 
 SESSION_LIFETIME_SECONDS = 8 * 3600
+# What the store raises when Redis or the session folder cannot be reached.
+STORE_ERRORS: tuple[type[Exception], ...] = (redis.RedisError, OSError)
 _sessions = Session()
 
 
@@ -36,8 +39,6 @@ def init_app(app: Flask, settings: Settings) -> BaseCache:
 
 def build_store(settings: Settings) -> BaseCache:
     if settings.session_type == "redis":
-        import redis  # Only deployments that use Redis need the client loaded.
-
         client = redis.Redis.from_url(settings.redis_url, socket_timeout=5)
         return RedisCache(host=client, default_timeout=SESSION_LIFETIME_SECONDS)
     return FileSystemCache(
