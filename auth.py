@@ -333,7 +333,6 @@ class Auth:
         if result and "access_token" in result:
             return result["access_token"]
         reason = (result or {}).get("suberror") or (result or {}).get("error") or "no token"
-        log.info("silent token unavailable (%s); asking the user to sign in", _short(reason))
         raise SignInRequired(tuple(scopes), reason=reason)
 
     def signed_in_recently(self) -> bool:
@@ -398,6 +397,7 @@ def login_required(
 
 def sign_in_redirect(error: SignInRequired):
     """Send the browser through sign-in (or consent) and back to this page."""
+    log.info("asking the user to sign in (%s)", _short(error.reason))
     params: dict[str, Any] = {"next": request.full_path.rstrip("?")}
     if error.scopes:
         params["scope"] = list(error.scopes)

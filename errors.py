@@ -56,11 +56,11 @@ def _graph_failed(error: GraphError):
     if not auth.signed_in_recently():
         scopes = tuple(getattr(g, "scopes", ()))
         if isinstance(error, GraphClaimsChallenge):
-            return sign_in_redirect(SignInRequired(scopes, claims=error.claims))
+            return sign_in_redirect(SignInRequired(scopes, claims=error.claims, reason="claims"))
         if error.status == 401:
             return sign_in_redirect(SignInRequired(scopes, reason=error.code))
         if error.status == 403 and error.code == "Authorization_RequestDenied":
-            return sign_in_redirect(SignInRequired(scopes, reason="consent"))
+            return sign_in_redirect(SignInRequired(scopes, reason="consent required by Graph"))
     status = error.status if error.status in (400, 401, 403, 404) else 502
     return render_template("graph_error.html", error=error), status
 
