@@ -27,7 +27,6 @@ from cachelib import BaseCache
 from flask import (
     Blueprint,
     Flask,
-    after_this_request,
     current_app,
     g,
     redirect,
@@ -37,24 +36,28 @@ from flask import (
 )
 
 from app_config import Settings
+from session_store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
 SESSION_USER = "user"
 SESSION_TOKEN_CACHE = "token_cache"  # noqa: S105 - a session key, not a secret
 SESSION_SIGNED_IN_AT = "signed_in_at"
+SESSION_REFRESHED_AT = "tokens_refreshed_at"
 FLOW_KEY_PREFIX = "authflow:"
-# One cookie per pending sign-in binds it to the browser that started it.
-# SameSite=None so it comes back with the identity provider's cross-site form_post.
-FLOW_COOKIE_PREFIX = "auth_flow_"
+# Binds pending sign-ins to the browser that started them. SameSite=None so it
+# comes back with the identity provider's cross-site form_post.
+FLOW_COOKIE = "auth_flow"
 LEGACY_SUFFIX = "_legacy"
+_BINDING = re.compile(r"^[A-Za-z0-9_\-]{43}$")
 FLOW_LIFETIME_SECONDS = 600
 # A Graph refusal this soon after signing in is shown, not answered with another sign-in.
 RECENT_SIGN_IN_SECONDS = 60
 # The tenant every personal Microsoft account (outlook.com, live.com) belongs to.
 PERSONAL_ACCOUNTS_TENANT = "9188040d-6c67-4c5b-b112-36a304b66dad"
 HTTP_TIMEOUT = (3.05, 15)
-_SCOPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/\-]{0,199}$")
+# The scopes pages declare with login_required: the only ones /login asks for on request.
+DECLARED_SCOPES: set[str] = set()
 
 
 class AuthError(Exception):
@@ -133,10 +136,6 @@ def safe_next_path(value: str | None) -> str:
     return value
 
 
-def valid_scopes(values: Iterable[str]) -> tuple[str, ...]:
-    return tuple(v for v in values if _SCOPE.match(v))
-
-
 class Auth:
     """Flask extension: `auth.init_app(app, settings, flow_store)`."""
 
@@ -178,14 +177,18 @@ class Auth:
     ):
         """Begin the auth-code flow and return the redirect to the identity provider."""
         base = self._state.settings.scopes
-        extra = [s for s in extra_scopes if s not in base]
+        extra = [s for s in extra_scopes if s in DECLARED_SCOPES and s not in base]
+        # Someone already signed in (consent, claims, expired grant) goes back as
+        # themselves, with no account picker; a new sign-in may pick an account.
+        known = (self.get_user() or {}).get("username")
         try:
             flow = self._msal_app().initiate_auth_code_flow(
                 list(base) + extra,
                 redirect_uri=self._redirect_uri(),
                 response_mode="form_post",
                 claims_challenge=claims,
-                prompt="select_account" if not extra and not claims else None,
+                login_hint=known or None,
+                prompt=None if known else "select_account",
             )
         except (ValueError, requests.RequestException) as exc:
             log.warning("could not start sign-in: %s", type(exc).__name__)
@@ -194,12 +197,16 @@ class Auth:
                 "Check AUTHORITY / TENANT_ID and your network, then try again.",
                 next_path,
             ) from None
-        binding = secrets.token_urlsafe(32)
+        # One binding per browser, shared by its pending sign-ins (several tabs).
+        binding = _flow_binding()
+        if not _BINDING.match(binding):
+            binding = secrets.token_urlsafe(32)
         record = {"flow": flow, "binding": _digest(binding), "next": next_path, "extra": extra}
-        flow_id = _digest(flow["state"])
-        self._state.flow_store.set(FLOW_KEY_PREFIX + flow_id, record, timeout=FLOW_LIFETIME_SECONDS)
+        key = FLOW_KEY_PREFIX + _digest(flow["state"])
+        if not self._state.flow_store.set(key, record, timeout=FLOW_LIFETIME_SECONDS):
+            raise StoreUnavailable("the pending sign-in could not be saved")
         response = redirect(flow["auth_uri"])
-        _set_flow_cookies(response, _flow_cookie_name(flow_id), binding, FLOW_LIFETIME_SECONDS)
+        _set_flow_cookies(response, binding, FLOW_LIFETIME_SECONDS)
         return response
 
     def complete_sign_in(self, auth_response: dict[str, str]) -> str:
@@ -272,8 +279,7 @@ class Auth:
     def _take_flow(self, state: str | None) -> dict:
         """Fetch and delete the pending flow for `state`; it is used at most once."""
         store = self._state.flow_store
-        flow_id = _digest(state or "")
-        key = FLOW_KEY_PREFIX + flow_id
+        key = FLOW_KEY_PREFIX + _digest(state or "")
         record = store.get(key) if state else None
         if record is None or not store.delete(key):
             log.warning("sign-in failed: no pending sign-in for this response")
@@ -283,10 +289,7 @@ class Auth:
                 f"{FLOW_LIFETIME_SECONDS // 60} minutes, or your browser blocked cookies. "
                 "Please start again.",
             )
-        cookie_name = _flow_cookie_name(flow_id)
-        binding = _flow_binding(cookie_name)
-        after_this_request(lambda response: _forget_flow_cookies(response, cookie_name))
-        if not hmac.compare_digest(record["binding"], _digest(binding)):
+        if not hmac.compare_digest(record["binding"], _digest(_flow_binding())):
             log.warning("sign-in failed: response reached a browser that did not start it")
             raise AuthError(
                 "This sign-in was started elsewhere",
@@ -301,8 +304,12 @@ class Auth:
     def get_user(self) -> dict | None:
         return session.get(SESSION_USER)
 
-    def get_token(self, scopes: Iterable[str]) -> str:
-        """An access token for `scopes`, from the cache or refreshed; else SignInRequired."""
+    def get_token(self, scopes: Iterable[str], *, force_refresh: bool = False) -> str:
+        """An access token for `scopes`, from the cache or refreshed; else SignInRequired.
+
+        `force_refresh` redeems the refresh token even if the cached access token
+        looks valid: for when Graph has rejected it.
+        """
         scopes = list(scopes)
         user = self.get_user()
         if not user:
@@ -321,7 +328,9 @@ class Auth:
         if account is None:
             raise SignInRequired(tuple(scopes), reason="no account in token cache")
         try:
-            result = msal_app.acquire_token_silent_with_error(scopes, account)
+            result = msal_app.acquire_token_silent_with_error(
+                scopes, account, force_refresh=force_refresh
+            )
         except requests.RequestException as exc:
             log.warning("token refresh failed: %s", type(exc).__name__)
             raise AuthError.unreachable(
@@ -330,6 +339,8 @@ class Auth:
             ) from None
         if token_cache.has_state_changed:
             session[SESSION_TOKEN_CACHE] = token_cache.serialize()
+        if force_refresh:
+            session[SESSION_REFRESHED_AT] = int(time.time())
         if result and "access_token" in result:
             return result["access_token"]
         reason = (result or {}).get("suberror") or (result or {}).get("error") or "no token"
@@ -337,6 +348,9 @@ class Auth:
 
     def signed_in_recently(self) -> bool:
         return time.time() - session.get(SESSION_SIGNED_IN_AT, 0) < RECENT_SIGN_IN_SECONDS
+
+    def refreshed_recently(self) -> bool:
+        return time.time() - session.get(SESSION_REFRESHED_AT, 0) < RECENT_SIGN_IN_SECONDS
 
     # -- Sign-out -----------------------------------------------------------
 
@@ -378,6 +392,7 @@ def login_required(
     `organizations_only` pages explain themselves to personal accounts instead.
     """
     page_scopes = tuple(scopes or ())
+    DECLARED_SCOPES.update(page_scopes)
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
@@ -421,7 +436,7 @@ def _build_blueprint(redirect_path: str) -> Blueprint:
             claims = None
         return auth.start_sign_in(
             safe_next_path(request.args.get("next")),
-            extra_scopes=valid_scopes(request.args.getlist("scope")),
+            extra_scopes=request.args.getlist("scope"),
             claims=claims,
         )
 
@@ -442,7 +457,7 @@ def _build_blueprint(redirect_path: str) -> Blueprint:
     return bp
 
 
-def _set_flow_cookies(response, name: str, value: str, max_age: int):
+def _set_flow_cookies(response, value: str, max_age: int):
     """Set the binding twice, so every browser returns one of them cross-site.
 
     `SameSite=None; Secure` is what current browsers need (they accept Secure
@@ -450,23 +465,16 @@ def _set_flow_cookies(response, name: str, value: str, max_age: int):
     off plain http still returns the copy without attributes, as ASP.NET Core's
     correlation cookie does for such clients.
     """
-    path = current_app.extensions["auth"].settings.redirect_path
-    options = {"max_age": max_age, "path": path, "httponly": True}
-    response.set_cookie(name, value, secure=True, samesite="None", **options)
-    response.set_cookie(name + LEGACY_SUFFIX, value, **options)
+    options = {"max_age": max_age, "httponly": True}
+    response.set_cookie(FLOW_COOKIE, value, secure=True, samesite="None", **options)
+    response.set_cookie(FLOW_COOKIE + LEGACY_SUFFIX, value, **options)
     return response
 
 
-def _forget_flow_cookies(response, name: str):
-    return _set_flow_cookies(response, name, "", 0)
-
-
-def _flow_binding(name: str) -> str:
-    return request.cookies.get(name) or request.cookies.get(name + LEGACY_SUFFIX) or ""
-
-
-def _flow_cookie_name(flow_id: str) -> str:
-    return FLOW_COOKIE_PREFIX + flow_id[:16]
+def _flow_binding() -> str:
+    return (
+        request.cookies.get(FLOW_COOKIE) or request.cookies.get(FLOW_COOKIE + LEGACY_SUFFIX) or ""
+    )
 
 
 def _digest(value: str) -> str:

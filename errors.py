@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, render_template
+import redis
+from flask import Flask, g, redirect, render_template, request
 from werkzeug.exceptions import HTTPException, SecurityError
 
 from auth import AuthError, PersonalAccountNotSupported, SignInRequired, auth, sign_in_redirect
 from graph import GraphBusy, GraphClaimsChallenge, GraphError, GraphUnavailable
 from permissions import describe_scopes
-from session_store import STORE_ERRORS
+from session_store import STORE_ERRORS, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,8 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(GraphError, _graph_failed)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(SecurityError, _untrusted_host)
+    app.register_error_handler(StoreUnavailable, _store_unavailable)
+    app.register_error_handler(redis.RedisError, _store_unavailable)
     app.register_error_handler(Exception, _unexpected)
 
 
@@ -51,10 +54,19 @@ def _graph_failed(error: GraphError):
         return page, 503, {"Retry-After": str(error.retry_after)}
     if isinstance(error, GraphUnavailable):
         return render_template("graph_error.html", error=error), 504
+    scopes = tuple(getattr(g, "scopes", ()))
+    # Graph rejected a token MSAL still trusts (revoked, clock skew): renew it
+    # once with the refresh token before asking the user for anything.
+    renewable = error.status == 401 and not isinstance(error, GraphClaimsChallenge)
+    if renewable and not auth.refreshed_recently() and request.method == "GET":
+        try:
+            auth.get_token(scopes, force_refresh=True)
+        except SignInRequired as again:
+            return sign_in_redirect(again)
+        return redirect(request.full_path.rstrip("?"))
     # Claims challenges, expired tokens and missing consent are fixed by signing
     # in again, unless the user just did: then show why instead of looping.
     if not auth.signed_in_recently():
-        scopes = tuple(getattr(g, "scopes", ()))
         if isinstance(error, GraphClaimsChallenge):
             return sign_in_redirect(SignInRequired(scopes, claims=error.claims, reason="claims"))
         if error.status == 401:

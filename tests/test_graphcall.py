@@ -108,7 +108,19 @@ def test_graph_unreachable_is_a_friendly_page(signed_in, http_mock):
     assert "Microsoft Graph could not answer" in response.get_data(as_text=True)
 
 
-def test_expired_token_rejected_by_graph_leads_to_sign_in(signed_in, http_mock):
+def test_token_rejected_by_graph_is_renewed_once_then_the_page_renders(signed_in, idp, http_mock):
+    rejected = {"error": {"code": "InvalidAuthenticationToken", "message": "expired"}}
+    http_mock.get(f"{GRAPH}/me", json=rejected, status=401)
+    http_mock.get(f"{GRAPH}/me", json=ME)
+    before = len(idp.token_requests)
+    response = signed_in.get("/graphcall")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/graphcall"
+    assert [r["grant_type"] for r in idp.token_requests[before:]] == ["refresh_token"]
+    assert "Zoë Ðorđević" in signed_in.get("/graphcall").get_data(as_text=True)
+
+
+def test_token_still_rejected_after_renewal_leads_to_sign_in(signed_in, http_mock):
     graph_me(
         http_mock,
         body={"error": {"code": "InvalidAuthenticationToken", "message": "expired"}},
@@ -116,6 +128,19 @@ def test_expired_token_rejected_by_graph_leads_to_sign_in(signed_in, http_mock):
     )
     with signed_in.session_transaction() as session:
         session["signed_in_at"] = 0  # signed in long ago
+    assert signed_in.get("/graphcall").headers["Location"] == "/graphcall"  # renewed
+    response = signed_in.get("/graphcall")
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).path == "/login"
+
+
+def test_token_rejected_and_refresh_token_revoked_leads_to_sign_in(signed_in, idp, http_mock):
+    graph_me(
+        http_mock,
+        body={"error": {"code": "InvalidAuthenticationToken", "message": "revoked"}},
+        status=401,
+    )
+    idp.revoke_all()
     response = signed_in.get("/graphcall")
     assert response.status_code == 302
     assert urlsplit(response.headers["Location"]).path == "/login"

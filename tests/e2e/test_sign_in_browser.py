@@ -37,12 +37,13 @@ def test_sign_in_consent_profile_and_sign_out(page, app_server, emulator):
     expect(page).to_have_url(IDP_PAGE)  # sign in again
 
 
-def test_session_cookie_is_lax_and_flow_cookie_is_gone(page, app_server):
+def test_session_cookie_is_lax_and_flow_binding_is_one_cookie(page, app_server):
     sign_in(page, app_server.url)
     cookies = {c["name"]: c for c in page.context.cookies(app_server.url)}
     assert cookies["session"]["sameSite"] == "Lax"
     assert cookies["session"]["httpOnly"]
-    assert not [name for name in cookies if name.startswith("auth_flow_")]
+    assert cookies["auth_flow"]["sameSite"] == "None" and cookies["auth_flow"]["secure"]
+    assert sorted(cookies) == ["auth_flow", "auth_flow_legacy", "session"]
 
 
 def test_cancel_at_consent_shows_a_friendly_error(page, app_server):
@@ -66,17 +67,18 @@ def test_expired_access_token_is_refreshed_silently(page, app_server, emulator):
         emulator.control("POST", "/settings", access_token_lifetime=3600)
 
 
-def test_revoked_refresh_token_leads_back_to_sign_in(page, app_server, emulator):
+def test_revoked_refresh_token_leads_back_through_sign_in(page, app_server, emulator):
     emulator.control("POST", "/settings", access_token_lifetime=301)
     try:
         sign_in(page, app_server.url, user="Megan Bowen")
         time.sleep(1.5)
         emulator.control("POST", "/revoke", user="megan@contoso.example")
+        before = emulator.counters()["authorize"]
         page.goto(app_server.url + "/graphcall")
-        expect(page).to_have_url(IDP_PAGE)
-        pick_user(page, "Megan Bowen")
+        # Signed in again as the same user (login_hint, IdP session): no account picker.
         expect(page).to_have_url(app_server.url + "/graphcall")
-        expect(page.get_by_role("heading", name="Your profile")).to_be_visible()
+        expect(page.get_by_text("Marketing Manager")).to_be_visible()
+        assert emulator.counters()["authorize"] == before + 1
     finally:
         emulator.control("POST", "/settings", access_token_lifetime=3600)
 
@@ -121,3 +123,14 @@ def test_a_sign_in_response_replayed_in_another_browser_is_refused(page, browser
         expect(victim_page.get_by_role("link", name="Sign in").first).to_be_visible()
     finally:
         victim.close()
+
+
+def test_token_rejected_by_graph_is_renewed_without_asking_the_user(page, app_server, emulator):
+    sign_in(page, app_server.url, user="Nestor Wilke")
+    emulator.control("POST", "/expire-tokens")
+    before = emulator.counters()
+    page.goto(app_server.url + "/graphcall")
+    expect(page.get_by_role("heading", name="Your profile")).to_be_visible()
+    after = emulator.counters()
+    assert after["token"] == before["token"] + 1  # one refresh
+    assert after["authorize"] == before["authorize"]  # no trip to the sign-in pages
