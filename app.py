@@ -54,7 +54,11 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
         hops = settings.trusted_proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
-    flow_store = session_store.init_app(app, settings)
+    try:
+        flow_store = session_store.init_app(app, settings)
+    except OSError as exc:
+        problem = Problem("SESSION_FILE_DIR", f"cannot use {settings.session_file_dir}: {exc}")
+        return _config_error_app(app, [problem])
     auth.init_app(app, settings, flow_store)
     app.extensions["graph"] = GraphClient(settings.graph_endpoint, user_agent=USER_AGENT)
     app.extensions["settings"] = settings

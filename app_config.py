@@ -117,7 +117,7 @@ def load_settings(environ: Mapping[str, str]) -> tuple[Settings, list[Problem]]:
                 "python -c 'import secrets; print(secrets.token_hex(32))'.",
             )
         )
-    elif secret_key is not None and len(secret_key) < 16:
+    elif secret_key is not None and len(secret_key) < 32:
         problems.append(Problem("SECRET_KEY", "too short: use at least 32 random characters."))
 
     session_type = text("SESSION_TYPE").lower() or "filesystem"

@@ -69,6 +69,7 @@ def search():
         query=query,
         hits=[_item_view(hit, None) for hit in hits],
         total=total,
+        start=start,
         next_from=start + SEARCH_PAGE_SIZE
         if more and start + SEARCH_PAGE_SIZE < SEARCH_MAX_FROM
         else None,

@@ -16,8 +16,14 @@ from app_config import Settings
 from flask_session import Session
 
 SESSION_LIFETIME_SECONDS = 8 * 3600
-# What the store raises when Redis or the session folder cannot be reached.
-STORE_ERRORS: tuple[type[Exception], ...] = (redis.RedisError, OSError)
+
+
+class StoreUnavailable(Exception):
+    """The session store refused a write (cachelib reports some failures as False)."""
+
+
+# What opening a session raises when Redis or the session folder cannot be reached.
+STORE_ERRORS: tuple[type[Exception], ...] = (redis.RedisError, OSError, StoreUnavailable)
 _sessions = Session()
 
 

@@ -451,6 +451,13 @@ def test_file_search_without_hits_says_so(user, http_mock):
     assert "No files match “zzz”" in page
 
 
+def test_file_search_past_the_last_result_says_there_are_no_more(user, http_mock):
+    http_mock.post(f"{GRAPH}/search/query", json=search_answer(total=13, more=False))
+    page = user.get("/search?q=a&from=980").get_data(as_text=True)
+    assert "No more results for “a”" in page
+    assert "Back to the first results" in page
+
+
 # -- Sites -------------------------------------------------------------------
 
 

@@ -29,3 +29,20 @@ def test_session_cookie_holds_only_an_opaque_id(signed_in):
     # A cookie-based session would carry the data itself: long, with signature dots.
     assert cookie.http_only
     assert len(cookie.value) <= 64 and "." not in cookie.value
+
+
+def test_unreachable_redis_at_sign_in_is_a_clear_503(env, idp):
+    env |= {"SESSION_TYPE": "redis", "REDIS_URL": f"redis://127.0.0.1:{closed_loopback_port()}/0"}
+    client = create_app(env).test_client()
+    for response in (client.get("/login"), client.post("/getAToken", data={"state": "s"})):
+        assert response.status_code == 503
+        assert "Temporarily unavailable" in response.get_data(as_text=True)
+
+
+def test_an_unwritable_session_folder_is_a_configuration_problem(env, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    client = create_app(env | {"SESSION_FILE_DIR": str(blocker / "sessions")}).test_client()
+    response = client.get("/")
+    assert response.status_code == 503
+    assert "SESSION_FILE_DIR" in response.get_data(as_text=True)

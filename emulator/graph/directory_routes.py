@@ -110,9 +110,14 @@ def _search(entries: list[dict]) -> list[dict]:
         )
     if raw is None:
         return entries
-    joiner = "AND" if " AND " in raw else "OR"
+    # Split on AND/OR only outside the quoted clauses: a term may contain " OR ".
+    parts = re.split(r'(?<=")\s+(AND|OR)\s+(?=")', raw.strip())
+    joiners = set(parts[1::2])
+    if len(joiners) > 1:
+        raise bad_request("Mixing AND and OR is not supported.", "Request_UnsupportedQuery")
+    joiner = joiners.pop() if joiners else "OR"
     clauses = []
-    for part in raw.split(f" {joiner} "):
+    for part in parts[::2]:
         match = _CLAUSE.match(part.strip())
         if not match or match.group(1) not in SEARCHABLE:
             raise bad_request(f"Invalid $search clause: {part.strip()}", "Request_UnsupportedQuery")

@@ -88,6 +88,16 @@ def test_user_search_needs_consistency_level(graph):
     assert [u["displayName"] for u in by_mail["value"]] == ["José Álvarez"]
 
 
+def test_user_search_terms_may_contain_or(graph):
+    eventual = {"ConsistencyLevel": "eventual"}
+    either = graph(
+        "/users", params={"$search": '"displayName:zoe" OR "mail:jose"'}, headers=eventual
+    )
+    assert {u["displayName"] for u in either.json()["value"]} == {"Zoë Ðorđević", "José Álvarez"}
+    literal = graph("/users", params={"$search": '"displayName:a OR b"'}, headers=eventual)
+    assert literal.status_code == 200 and literal.json()["value"] == []
+
+
 def test_groups_members_roles_and_organization(graph):
     groups = graph("/groups").json()["value"]
     everyone = next(g for g in groups if g["displayName"] == "All Company")
