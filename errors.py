@@ -91,7 +91,8 @@ def _store_unavailable(error: Exception):
 
 def _untrusted_host(error: SecurityError):
     # No URLs can be built for a host we do not serve, so no site layout either.
-    return "This site does not answer to that host name.", 400, {"Content-Type": "text/plain"}
+    message = "This site does not answer to that host name; use the address it is configured for."
+    return message, 400, {"Content-Type": "text/plain; charset=utf-8"}
 
 
 def _unexpected(error: Exception):
