@@ -11,9 +11,9 @@ from __future__ import annotations
 import redis
 from cachelib import BaseCache, FileSystemCache, RedisCache
 from flask import Flask
+from flask_session import Session
 
 from app_config import Settings
-from flask_session import Session
 
 SESSION_LIFETIME_SECONDS = 8 * 3600
 
