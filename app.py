@@ -16,7 +16,7 @@ import errors
 import file_pages
 import session_store
 import views
-from app_config import Problem, Settings, load_settings
+from app_config import Problem, load_settings
 from auth import auth
 from graph import GraphClient
 
@@ -61,7 +61,6 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
         return _config_error_app(app, [problem])
     auth.init_app(app, settings, flow_store)
     app.extensions["graph"] = GraphClient(settings.graph_endpoint, user_agent=USER_AGENT)
-    app.extensions["settings"] = settings
     app.register_blueprint(views.bp)
     app.register_blueprint(directory_pages.bp)
     app.register_blueprint(file_pages.bp)
@@ -101,6 +100,3 @@ def _config_error_app(app: Flask, problems: list[Problem]) -> Flask:
         return render_template("config_error.html", problems=problems), 503
 
     return app
-
-
-__all__ = ["create_app", "Settings"]

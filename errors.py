@@ -84,7 +84,7 @@ def _http_error(error: HTTPException):
 
 
 def _store_unavailable(error: Exception):
-    # Raised while opening the session, before any view ran.
+    # Redis or the session folder failed: opening the session, or saving a pending sign-in.
     log.error("session store unavailable: %s", type(error).__name__)
     return render_template("store_unavailable.html"), 503, {"Retry-After": "30"}
 

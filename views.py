@@ -94,7 +94,7 @@ def photo(user_id: str):
 
 
 def send_placeholder():
-    response = send_from_directory(current_app.static_folder, "avatar.svg", max_age=PHOTO_MAX_AGE)
+    response = send_from_directory(current_app.static_folder, "avatar.svg")
     response.headers["Cache-Control"] = f"private, max-age={PHOTO_MAX_AGE}"
     return response
 
