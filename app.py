@@ -11,17 +11,17 @@ from dotenv import load_dotenv
 from flask import Flask, g, render_template
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import auth
 import directory_pages
 import errors
 import file_pages
+import graph
 import session_store
 import views
 from app_config import Problem, load_settings
-from auth import auth
-from graph import GraphClient
 
 log = logging.getLogger(__name__)
-USER_AGENT = "ms-identity-flask-webapp/1.0"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
@@ -33,10 +33,8 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
         environ = test_config
     settings, problems = load_settings(environ)
 
+    _configure_logging()
     app = Flask(__name__)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     if problems:
         return _config_error_app(app, problems)
 
@@ -59,14 +57,26 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
     except OSError as exc:
         problem = Problem("SESSION_FILE_DIR", f"cannot use {settings.session_file_dir}: {exc}")
         return _config_error_app(app, [problem])
-    auth.init_app(app, settings, flow_store)
-    app.extensions["graph"] = GraphClient(settings.graph_endpoint, user_agent=USER_AGENT)
+    graph.init_app(app, settings)
     app.register_blueprint(views.bp)
     app.register_blueprint(directory_pages.bp)
     app.register_blueprint(file_pages.bp)
+    # After the pages: it collects the scopes their login_required views declare.
+    auth.init_app(app, settings, flow_store)
     errors.init_app(app)
     app.after_request(_add_security_headers)
     return app
+
+
+def _configure_logging() -> None:
+    """INFO lines to stderr, unless the server or the test runner set logging up already."""
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
 
 
 # Our pages load nothing from elsewhere and are never framed (no clickjacking).

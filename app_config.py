@@ -51,6 +51,16 @@ class Settings:
     redis_url: str | None = None
     trusted_proxy_hops: int = 0
     trusted_hosts: tuple[str, ...] = field(default_factory=tuple)
+    # How long a started sign-in may take before its callback is refused.
+    sign_in_timeout: int = 600
+    session_lifetime: int = 8 * 3600
+    # Seconds: to open a connection, and to wait for an answer from Graph or the IdP.
+    connect_timeout: float = 3.05
+    graph_timeout: float = 10.0
+    identity_timeout: float = 15.0
+    # Graph throttling: how often to retry, and the longest Retry-After worth waiting for.
+    graph_max_retries: int = 2
+    graph_max_retry_after: float = 5.0
 
     @property
     def discovery_url(self) -> str:
@@ -66,6 +76,23 @@ def load_settings(environ: Mapping[str, str]) -> tuple[Settings, list[Problem]]:
 
     def text(name: str) -> str:
         return (environ.get(name) or "").strip()
+
+    def number(name: str, default: float, low: float, high: float, *, whole: bool = True):
+        raw = text(name)
+        if not raw:
+            return default
+        try:
+            # ASCII digits only: int() also takes digits such as "²" that mean nothing here.
+            if not raw.isascii():
+                raise ValueError(raw)
+            value = int(raw) if whole else float(raw)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            kind = "a whole number" if whole else "a number"
+            problems.append(Problem(name, f"must be {kind} from {low:g} to {high:g}."))
+            return default
+        return value
 
     def flag(name: str, default: bool) -> bool:
         raw = text(name).lower()
@@ -131,12 +158,8 @@ def load_settings(environ: Mapping[str, str]) -> tuple[Settings, list[Problem]]:
             Problem("REDIS_URL", "missing: SESSION_TYPE=redis needs redis://host:6379/0.")
         )
 
-    hops_raw = text("TRUSTED_PROXY_HOPS") or "0"
-    hops = int(hops_raw) if hops_raw.isdigit() else 0
-    if not hops_raw.isdigit():
-        problems.append(
-            Problem("TRUSTED_PROXY_HOPS", "must be the number of proxies in front of the app.")
-        )
+    # The number of proxies in front of the app whose X-Forwarded-* headers to believe.
+    hops = number("TRUSTED_PROXY_HOPS", 0, 0, 10)
 
     settings = Settings(
         client_id=client_id,
@@ -155,6 +178,13 @@ def load_settings(environ: Mapping[str, str]) -> tuple[Settings, list[Problem]]:
         redis_url=redis_url,
         trusted_proxy_hops=hops,
         trusted_hosts=tuple(h for h in text("TRUSTED_HOSTS").replace(",", " ").split() if h),
+        sign_in_timeout=number("SIGN_IN_TIMEOUT", 600, 60, 3600),
+        session_lifetime=number("SESSION_LIFETIME", 8 * 3600, 300, 30 * 24 * 3600),
+        connect_timeout=number("CONNECT_TIMEOUT", 3.05, 0.1, 60, whole=False),
+        graph_timeout=number("GRAPH_TIMEOUT", 10.0, 0.5, 120, whole=False),
+        identity_timeout=number("IDENTITY_TIMEOUT", 15.0, 0.5, 120, whole=False),
+        graph_max_retries=number("GRAPH_MAX_RETRIES", 2, 0, 5),
+        graph_max_retry_after=number("GRAPH_MAX_RETRY_AFTER", 5.0, 0, 60, whole=False),
     )
     return settings, problems
 

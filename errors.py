@@ -1,8 +1,9 @@
 """One place that turns every failure into a page in the site's layout.
 
 Sign-in failures, Graph errors, throttling and HTTP errors each get a page
-that says what happened and what to do next; "consent needed" and "claims
-challenge" become a fresh sign-in instead of an error.
+that says what happened and what to do next. When Graph refuses a token,
+`auth.after_graph_refusal` decides whether to renew it, sign in again or
+show the refusal; this module only carries that decision out.
 """
 
 from __future__ import annotations
@@ -10,22 +11,67 @@ from __future__ import annotations
 import logging
 
 import redis
-from flask import Flask, g, redirect, render_template, request
+from flask import Flask, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException, SecurityError
 
-from auth import AuthError, PersonalAccountNotSupported, SignInRequired, auth, sign_in_redirect
-from graph import GraphBusy, GraphClaimsChallenge, GraphError, GraphUnavailable
+import auth
+from auth import Action, AuthError, PersonalAccountNotSupported, SignInRequired
+from graph import (
+    GraphBusy,
+    GraphClaimsChallenge,
+    GraphError,
+    GraphUnavailable,
+    InvalidCursor,
+    InvalidReference,
+)
 from permissions import describe_scopes
 from session_store import STORE_ERRORS, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
+# What each way a sign-in can fail means for the user: (title, what happened and what to do).
+SIGN_IN_FAILURES = {
+    "idp_error": ("Sign-in did not complete", "The identity provider returned an error."),
+    "declined": ("You declined the permission", "The identity provider returned an error."),
+    "expired": (
+        "Your sign-in expired",
+        "We have no record of this sign-in. It may have taken longer than {minutes} "
+        "minutes, or your browser blocked cookies. Please start again.",
+    ),
+    "elsewhere": (
+        "This sign-in was started elsewhere",
+        "The sign-in response did not come back to the browser that started it, "
+        "so we did not accept it. Please start again in this browser.",
+    ),
+    "unverified": (
+        "Sign-in could not be verified",
+        "The response from the identity provider did not match this sign-in.",
+    ),
+    "refused": (
+        "Sign-in did not complete",
+        "The identity provider refused to finish the sign-in.",
+    ),
+    "no_account": (
+        "Sign-in could not be verified",
+        "The identity provider's answer named no account.",
+    ),
+}
+UNREACHABLE_TITLE = "The sign-in service could not be reached"
+UNREACHABLE_DETAILS = {
+    "discovery": "We could not read the identity provider's configuration. "
+    "Check AUTHORITY / TENANT_ID and your network, then try again.",
+    "redeem": "We could not redeem the sign-in with the identity provider. Try again.",
+    "refresh": "We could not renew your access to Microsoft Graph. Try again shortly.",
+}
+
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(AuthError, _sign_in_failed)
-    app.register_error_handler(SignInRequired, sign_in_redirect)
+    app.register_error_handler(SignInRequired, auth.sign_in_redirect)
     app.register_error_handler(PersonalAccountNotSupported, _personal_account)
     app.register_error_handler(GraphError, _graph_failed)
+    app.register_error_handler(InvalidReference, _not_found)
+    app.register_error_handler(InvalidCursor, _bad_cursor)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(SecurityError, _untrusted_host)
     app.register_error_handler(StoreUnavailable, _store_unavailable)
@@ -34,14 +80,22 @@ def init_app(app: Flask) -> None:
 
 
 def _sign_in_failed(error: AuthError):
-    return (
-        render_template(
-            "sign_in_error.html",
-            error=error,
-            permissions=describe_scopes(error.scopes),
-        ),
-        error.status,
+    if error.reason == "unreachable":
+        title, detail = UNREACHABLE_TITLE, UNREACHABLE_DETAILS[error.step]
+    else:
+        title, detail = SIGN_IN_FAILURES[error.reason]
+        minutes = auth.current_state().settings.sign_in_timeout // 60
+        detail = detail.format(minutes=minutes)
+    page = render_template(
+        "sign_in_error.html",
+        title=title,
+        detail=detail,
+        error_code=error.error,
+        description=error.description,
+        permissions=describe_scopes(error.scopes),
+        retry_url=url_for("auth.login", next=error.next_path, scope=list(error.scopes)),
     )
+    return page, error.status
 
 
 def _personal_account(_error: PersonalAccountNotSupported):
@@ -50,37 +104,56 @@ def _personal_account(_error: PersonalAccountNotSupported):
 
 def _graph_failed(error: GraphError):
     if isinstance(error, GraphBusy):
-        page = render_template("graph_busy.html", error=error)
+        page = render_template(
+            "graph_busy.html", retry_after=error.retry_after, request_id=error.request_id
+        )
         return page, 503, {"Retry-After": str(error.retry_after)}
     if isinstance(error, GraphUnavailable):
-        return render_template("graph_error.html", error=error), 504
-    scopes = tuple(getattr(g, "scopes", ()))
-    # Graph rejected a token MSAL still trusts (revoked, clock skew): renew it
-    # once with the refresh token before asking the user for anything.
-    renewable = error.status == 401 and not isinstance(error, GraphClaimsChallenge)
-    if renewable and not auth.refreshed_recently() and request.method == "GET":
-        try:
-            auth.get_token(scopes, force_refresh=True)
-        except SignInRequired as again:
-            return sign_in_redirect(again)
-        return redirect(request.full_path.rstrip("?"))
-    # Claims challenges, expired tokens and missing consent are fixed by signing
-    # in again, unless the user just did: then show why instead of looping.
-    if not auth.signed_in_recently():
-        if isinstance(error, GraphClaimsChallenge):
-            return sign_in_redirect(SignInRequired(scopes, claims=error.claims, reason="claims"))
-        if error.status == 401:
-            return sign_in_redirect(SignInRequired(scopes, reason=error.code))
-        if error.status == 403 and error.code == "Authorization_RequestDenied":
-            return sign_in_redirect(SignInRequired(scopes, reason="consent required by Graph"))
+        return _graph_error_page(error), 504
+    if error.status in (401, 403):
+        claims = error.claims if isinstance(error, GraphClaimsChallenge) else None
+        scopes = auth.current_page_scopes(request.endpoint)
+        decision = auth.after_graph_refusal(
+            error.status, error.code, claims, scopes, request.method
+        )
+        if decision.action is Action.RETRY:
+            return redirect(request.full_path.rstrip("?"))
+        if decision.action is Action.SIGN_IN:
+            return auth.sign_in_redirect(decision.sign_in)
+        if decision.action is Action.SHOW_AUTH_ERROR:
+            return _sign_in_failed(decision.failure)
     status = error.status if error.status in (400, 401, 403, 404) else 502
-    return render_template("graph_error.html", error=error), status
+    return _graph_error_page(error), status
+
+
+def _graph_error_page(error: GraphError) -> str:
+    return render_template(
+        "graph_error.html",
+        message=error.message,
+        status=error.status,
+        code=error.code,
+        request_id=error.request_id,
+    )
+
+
+def _not_found(_error: InvalidReference):
+    return _http_error_page(404, "Not Found", "There is no such page here."), 404
+
+
+def _bad_cursor(_error: InvalidCursor):
+    description = "That \u201cmore\u201d link is not valid. Go back and try again."
+    return _http_error_page(400, "Bad Request", description), 400
 
 
 def _http_error(error: HTTPException):
     if isinstance(getattr(error, "original_exception", None), STORE_ERRORS):
         return _store_unavailable(error.original_exception)
-    return render_template("error.html", error=error), error.code or 500
+    code = error.code or 500
+    return _http_error_page(code, error.name, error.description), code
+
+
+def _http_error_page(code: int, name: str, description: str | None) -> str:
+    return render_template("error.html", code=code, name=name, description=description)
 
 
 def _store_unavailable(error: Exception):
@@ -97,4 +170,4 @@ def _untrusted_host(error: SecurityError):
 
 def _unexpected(error: Exception):
     log.exception("unexpected error")
-    return render_template("error.html", error=None), 500
+    return _http_error_page(500, "Something went wrong", None), 500

@@ -3,7 +3,7 @@
 One cachelib store per process: files on disk by default, Redis when the app
 runs on several machines. flask-session keeps the sessions there, and `auth`
 keeps each pending sign-in there under its own key prefix, so a sign-in can
-finish even when the browser withholds the session cookie (see auth.py).
+finish even when the browser withholds the session cookie (see auth/pending.py).
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from flask import Flask
 from flask_session import Session
 
 from app_config import Settings
-
-SESSION_LIFETIME_SECONDS = 8 * 3600
 
 
 class StoreUnavailable(Exception):
@@ -35,7 +33,7 @@ def init_app(app: Flask, settings: Settings) -> BaseCache:
         SESSION_TYPE="cachelib",
         SESSION_CACHELIB=store,
         SESSION_PERMANENT=True,
-        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME_SECONDS,
+        PERMANENT_SESSION_LIFETIME=settings.session_lifetime,
         # Write a session only when it changed, not on every request.
         SESSION_REFRESH_EACH_REQUEST=False,
     )
@@ -46,7 +44,7 @@ def init_app(app: Flask, settings: Settings) -> BaseCache:
 def build_store(settings: Settings) -> BaseCache:
     if settings.session_type == "redis":
         client = redis.Redis.from_url(settings.redis_url, socket_timeout=5)
-        return RedisCache(host=client, default_timeout=SESSION_LIFETIME_SECONDS)
+        return RedisCache(host=client, default_timeout=settings.session_lifetime)
     return FileSystemCache(
-        settings.session_file_dir, threshold=10_000, default_timeout=SESSION_LIFETIME_SECONDS
+        settings.session_file_dir, threshold=10_000, default_timeout=settings.session_lifetime
     )

@@ -50,11 +50,38 @@ def test_authority_and_oidc_authority_together_is_an_error(env):
         ("SESSION_TYPE", "memcached"),
         ("SECRET_KEY", "short"),
         ("TRUSTED_PROXY_HOPS", "many"),
+        ("TRUSTED_PROXY_HOPS", "²"),
+        ("TRUSTED_PROXY_HOPS", "-1"),
+        ("SIGN_IN_TIMEOUT", "10"),
+        ("SIGN_IN_TIMEOUT", "9" * 5000),
+        ("GRAPH_TIMEOUT", "nan"),
+        ("GRAPH_TIMEOUT", "soon"),
+        ("GRAPH_MAX_RETRIES", "١"),
     ],
 )
 def test_malformed_value_is_named(env, variable, value):
     env[variable] = value
     assert variable in problems_for(env)
+
+
+@pytest.mark.parametrize("value", ["²", "٣", "1e3"])
+def test_non_ascii_or_odd_digits_give_the_configuration_page_not_a_traceback(env, value):
+    env["TRUSTED_PROXY_HOPS"] = value
+    response = create_app(env).test_client().get("/")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert "TRUSTED_PROXY_HOPS" in page and "whole number from 0 to 10" in page
+
+
+def test_timeouts_and_limits_are_settings(env):
+    env.update(SIGN_IN_TIMEOUT="120", GRAPH_TIMEOUT="2.5", GRAPH_MAX_RETRIES="0")
+    settings, problems = load_settings(env)
+    assert problems == []
+    assert (settings.sign_in_timeout, settings.graph_timeout, settings.graph_max_retries) == (
+        120,
+        2.5,
+        0,
+    )
 
 
 def test_redis_sessions_need_a_redis_url(env):

@@ -20,8 +20,7 @@ import pytest
 import responses
 
 from emulator.certs import make_certificates
-from graph import (
-    DEFAULT_RETRY_AFTER,
+from graph.client import (
     GraphBusy,
     GraphClaimsChallenge,
     GraphClient,
@@ -383,7 +382,7 @@ def test_504_without_retry_after_is_graph_busy_with_the_default(graph_server, gr
         graph_client.get(TOKEN, "/me")
 
     assert len(graph_server.seen) == 3
-    assert raised.value.retry_after == DEFAULT_RETRY_AFTER
+    assert raised.value.retry_after == 5
 
 
 def test_long_retry_after_fails_at_once(graph_server, graph_client):
@@ -436,19 +435,47 @@ def test_page_asks_for_max_page_items_unless_the_caller_chose(graph_server):
     graph_client.close()
 
 
-def test_same_host_next_link_is_followed_as_is(graph_server, graph_client):
+def test_next_link_comes_back_as_a_cursor_that_follows_it_exactly(graph_server, graph_client):
     next_link = f"{graph_server.url}/users?$top=2&$skiptoken=RFNwdAIAAQAAAD"
     graph_server.script(
-        Reply(body={"value": [{"id": "3"}], "@odata.nextLink": f"{next_link}2"}),
+        Reply(body={"value": [{"id": "1"}], "@odata.nextLink": next_link}),
+        Reply(body={"value": [{"id": "3"}]}),
     )
 
-    page = graph_client.page(TOKEN, next_link)
+    first = graph_client.page(TOKEN, "/users", params={"$top": 2})
+    assert first.next_cursor and "skiptoken" not in first.next_cursor
+    second = graph_client.next_page(TOKEN, "/users", first.next_cursor)
 
-    assert page == Page(items=[{"id": "3"}], next_link=f"{next_link}2")
+    assert second == Page(items=[{"id": "3"}], next_cursor=None)
     assert [seen.path for seen in graph_server.seen] == [
-        "/v1.0/users?$top=2&$skiptoken=RFNwdAIAAQAAAD"
+        "/v1.0/users?%24top=2",
+        "/v1.0/users?$top=2&$skiptoken=RFNwdAIAAQAAAD",
     ]
-    assert graph_server.seen[0].headers["Authorization"] == f"Bearer {TOKEN}"
+    assert graph_server.seen[1].headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+def test_cursor_works_only_for_the_collection_it_came_from(graph_server, graph_client):
+    next_link = f"{graph_server.url}/users?$skiptoken=p2"
+    graph_server.script(Reply(body={"value": [], "@odata.nextLink": next_link}))
+    cursor = graph_client.page(TOKEN, "/users").next_cursor
+
+    with pytest.raises(ValueError, match="not a cursor"):
+        graph_client.next_page(TOKEN, "/me/messages", cursor)
+    other_client = GraphClient(graph_server.url, user_agent=USER_AGENT)
+    with pytest.raises(ValueError, match="not a cursor"):
+        other_client.next_page(TOKEN, "/users", cursor)
+    other_client.close()
+    assert len(graph_server.seen) == 1
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    ["", "https://evil.example/v1.0/users", "/me/messages", "eyJmb28iOiJiYXIifQ.bad-signature"],
+)
+def test_forged_cursor_raises_before_sending(graph_server, graph_client, cursor):
+    with pytest.raises(ValueError, match="not a cursor"):
+        graph_client.next_page(TOKEN, "/users", cursor)
+    assert graph_server.seen == []
 
 
 @pytest.mark.parametrize(
@@ -467,12 +494,12 @@ def test_same_host_next_link_is_followed_as_is(graph_server, graph_client):
         "https://graph.microsoft.com/v1.0/users",
     ],
 )
-def test_next_link_outside_the_endpoint_raises_before_sending(graph_server, graph_client, link):
+def test_full_url_outside_the_endpoint_raises_before_sending(graph_server, graph_client, link):
     port = graph_server.url.rsplit(":", 1)[1].split("/")[0]
     tampered = link.format(port=port, other_port=_closed_port())
 
     with pytest.raises(ValueError, match="outside the endpoint|dot segments"):
-        graph_client.page(TOKEN, tampered)
+        graph_client.get(TOKEN, tampered)
 
     assert graph_server.seen == []
 
@@ -503,7 +530,7 @@ def test_log_has_one_line_per_call_without_token_or_query_values(
     with pytest.raises(GraphError):
         graph_client.get(TOKEN, "/users/missing")
 
-    lines = [record for record in caplog.records if record.name == "graph"]
+    lines = [record for record in caplog.records if record.name == "graph.client"]
     assert [record.levelno for record in lines] == [logging.INFO] * 2
     first = lines[0].getMessage()
     assert "GET /v1.0/users params=$filter,$top -> 200" in first

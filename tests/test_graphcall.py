@@ -120,6 +120,21 @@ def test_token_rejected_by_graph_is_renewed_once_then_the_page_renders(signed_in
     assert "Zoë Ðorđević" in signed_in.get("/graphcall").get_data(as_text=True)
 
 
+def test_identity_provider_unreachable_while_renewing_a_rejected_token_is_a_502_page(
+    signed_in, idp, http_mock
+):
+    rejected = {"error": {"code": "InvalidAuthenticationToken", "message": "expired"}}
+    http_mock.get(f"{GRAPH}/me", json=rejected, status=401)
+    token_endpoint = f"{idp.base}/oauth2/v2.0/token"
+    http_mock.remove(responses.POST, token_endpoint)
+    http_mock.add(responses.POST, token_endpoint, body=requests.ConnectionError("refused"))
+    response = signed_in.get("/graphcall")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 502
+    assert "The sign-in service could not be reached" in page
+    assert "renew your access to Microsoft Graph" in page
+
+
 def test_token_still_rejected_after_renewal_leads_to_sign_in(signed_in, http_mock):
     graph_me(
         http_mock,

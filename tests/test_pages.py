@@ -10,11 +10,12 @@ import pytest
 from fake_idp import GRAPH, PERSONAL_TENANT_ID
 from responses import matchers
 
-from directory_pages import PAGE_SIZE as PEOPLE_PAGE_SIZE
-from directory_pages import PERSON_FIELDS
-from file_pages import PAGE_SIZE as FILES_PAGE_SIZE
-from file_pages import SEARCH_PAGE_SIZE
 from permissions import SCOPE_PURPOSES
+
+PEOPLE_PAGE_SIZE = 10
+PERSON_FIELDS = "id,displayName,jobTitle,department,mail,userPrincipalName,officeLocation"
+FILES_PAGE_SIZE = 25
+SEARCH_PAGE_SIZE = 20
 
 SCRIPT = "<script>alert(1)</script>"
 ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -148,7 +149,8 @@ def test_more_people_link_carries_graphs_next_link_and_follows_it(user, http_moc
     first_page = user.get("/people?q=ad").get_data(as_text=True)
     more = unescape(link_to(first_page, "/people?"))
     query = parse_qs(urlsplit(more).query)
-    assert query == {"q": ["ad"], "page": [next_link]}
+    assert query.keys() == {"q", "cursor"} and query["q"] == ["ad"]
+    assert "graph.microsoft.com" not in more and "skiptoken" not in more
 
     response, sent = one_view(user, http_mock, more)
     page = response.get_data(as_text=True)
@@ -172,7 +174,7 @@ def test_more_people_link_carries_graphs_next_link_and_follows_it(user, http_moc
     ],
 )
 def test_tampered_more_link_is_refused_and_the_token_stays_home(user, http_mock, link):
-    response = user.get("/people", query_string={"page": link})
+    response = user.get("/people", query_string={"cursor": link})
     assert response.status_code == 400
     assert "“more” link is not valid" in response.get_data(as_text=True)
     assert not [c for c in http_mock.calls if "evil" in c.request.url]
@@ -182,9 +184,25 @@ def test_tampered_more_link_is_refused_and_the_token_stays_home(user, http_mock,
 @pytest.mark.parametrize("url", ["/groups", "/groups/g-1", "/sites", "/files/"])
 def test_every_paged_page_refuses_a_more_link_to_another_host(user, http_mock, url):
     graph_get(http_mock, "/groups/g-1", {"displayName": "Sales"})
-    response = user.get(url, query_string={"page": "https://evil.example/v1.0/users"})
+    response = user.get(url, query_string={"cursor": "https://evil.example/v1.0/users"})
     assert response.status_code == 400
     assert not [c for c in http_mock.calls if "evil" in c.request.url]
+
+
+def test_a_more_link_of_one_list_does_not_work_on_another(user, http_mock):
+    groups_next = f"{GRAPH}/me/memberOf/microsoft.graph.group?$skiptoken=g2"
+    graph_get(
+        http_mock,
+        "/me/memberOf/microsoft.graph.group",
+        {"value": [{"id": "g-1", "displayName": "Sales"}], "@odata.nextLink": groups_next},
+    )
+    more = unescape(link_to(user.get("/groups").get_data(as_text=True), "/groups?"))
+    cursor = parse_qs(urlsplit(more).query)["cursor"][0]
+    before = len(http_mock.calls)
+    response = user.get("/people", query_string={"cursor": cursor})
+    assert response.status_code == 400
+    assert "“more” link is not valid" in response.get_data(as_text=True)
+    assert len(http_mock.calls) == before
 
 
 # -- Groups ------------------------------------------------------------------
@@ -360,7 +378,8 @@ def test_more_files_link_stays_in_the_folder(user, http_mock):
     http_mock.get(next_link, json={"value": [{"id": "i8", "name": "Plan.docx", "file": {}}]})
     first_page = user.get("/files/Documents").get_data(as_text=True)
     more = unescape(link_to(first_page, "/files/Documents?"))
-    assert parse_qs(urlsplit(more).query) == {"page": [next_link]}
+    assert parse_qs(urlsplit(more).query).keys() == {"cursor"}
+    assert "skiptoken" not in more
     response, sent = one_view(user, http_mock, more)
     page = response.get_data(as_text=True)
     assert "Plan.docx" in page and "Budget.xlsx" not in page

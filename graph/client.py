@@ -1,16 +1,16 @@
-"""The only module that talks to Microsoft Graph.
+"""The transport to Microsoft Graph: the only code that sends HTTP requests to it.
 
 One pooled session per process, a timeout on every call, urllib3 retries for throttling,
-paging, and Graph's error bodies turned into a few exception types the views can show.
-Functions take the user's access token and return plain data; nothing here knows Flask or MSAL.
+paging, and Graph's error bodies turned into a few exception types the pages can show.
+Methods take the user's access token and return plain data; nothing here knows Flask or MSAL.
+What to ask Graph for (paths, OData options, JSON shapes) lives in `graph.resources`.
 """
 
 import base64
-import email.utils
 import json
 import logging
 import math
-import re
+import secrets
 import time
 import uuid
 from dataclasses import dataclass
@@ -19,10 +19,12 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 import requests
+from itsdangerous import BadSignature, URLSafeSerializer
 from requests.adapters import HTTPAdapter
 from urllib3 import BaseHTTPResponse
-from urllib3.exceptions import MaxRetryError, ResponseError
+from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
+from werkzeug.datastructures import WWWAuthenticate
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +35,6 @@ BACKOFF_FACTOR = 0.2
 DEFAULT_RETRY_AFTER = 5
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-# auth-param of a WWW-Authenticate challenge: name="quoted value" or name=token.
-_AUTH_PARAM = re.compile(r'([\w-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]+))')
 
 
 class GraphError(Exception):
@@ -85,7 +85,9 @@ class GraphUnavailable(GraphError):
 @dataclass(frozen=True)
 class Page:
     items: list[dict]
-    next_link: str | None  # Graph's @odata.nextLink, already verified to be under the endpoint
+    # Graph's @odata.nextLink, verified to be under the endpoint, sealed into an opaque
+    # cursor that only this client's next_page accepts, for the same collection.
+    next_cursor: str | None
 
 
 class _BearerAuth(requests.auth.AuthBase):
@@ -115,29 +117,25 @@ class _FailFastRetry(Retry):
     ) -> Retry:
         header = response.headers.get("Retry-After") if response is not None else None
         if header is not None:
-            wait = _retry_after_seconds(header)
+            wait = retry_after_seconds(header)
             if wait is None or wait > self.retry_after_max:
                 reason = ResponseError(f"Retry-After {header!r} is over {self.retry_after_max} s")
                 raise MaxRetryError(kwargs.get("_pool"), url, reason)
         return super().increment(method, url, response, error, **kwargs)
 
 
-def _retry_after_seconds(header: str) -> float | None:
+def retry_after_seconds(header: str) -> float | None:
     """Seconds asked for by a Retry-After header (delta-seconds or HTTP-date), None if bad."""
-    header = header.strip()
-    if header.isdigit():
-        return float(header)
-    parsed = email.utils.parsedate_tz(header)
-    if parsed is None:
+    try:
+        return Retry().parse_retry_after(header)
+    except InvalidHeader:
         return None
-    return max(0.0, email.utils.mktime_tz(parsed) - time.time())
 
 
 def _claims_from_challenge(header: str) -> str | None:
     """The decoded claims of an insufficient_claims challenge, or None if there is none."""
-    params = {
-        m[1].lower(): m[2] if m[2] is not None else m[3] for m in _AUTH_PARAM.finditer(header)
-    }
+    challenge = WWWAuthenticate.from_header(header)
+    params = challenge.parameters if challenge is not None else {}
     claims = params.get("claims")
     if params.get("error") != "insufficient_claims" or not claims:
         return None
@@ -145,9 +143,12 @@ def _claims_from_challenge(header: str) -> str | None:
     padded = claims.replace("-", "+").replace("_", "/") + "=" * (-len(claims) % 4)
     try:
         decoded = base64.b64decode(padded, validate=True).decode("utf-8")
-        json.loads(decoded)
+        if not isinstance(json.loads(decoded), dict):
+            raise ValueError("claims are not a JSON object")
     except ValueError:
-        log.warning("Graph sent an insufficient_claims challenge whose claims are not base64 JSON")
+        log.warning(
+            "Graph sent an insufficient_claims challenge whose claims are not a JSON object"
+        )
         return None
     return decoded
 
@@ -170,6 +171,7 @@ class GraphClient:
         max_retries: int = 2,
         max_retry_after: float = 5.0,
         max_page_items: int = 100,
+        cursor_key: str | bytes | None = None,
     ) -> None:
         parts = urlsplit(endpoint)
         if (
@@ -187,6 +189,9 @@ class GraphClient:
         self._base_path = parts.path.rstrip("/")
         self._timeout = (connect_timeout, read_timeout)
         self._max_page_items = max_page_items
+        # Next links travel through the browser as cursors: signed, so a "more" link can
+        # only name the next page of the collection it came from.
+        self._cursors = URLSafeSerializer(cursor_key or secrets.token_bytes(32), "graph-cursor")
 
         retry = _FailFastRetry(
             total=max_retries,
@@ -229,33 +234,46 @@ class GraphClient:
     def page(
         self,
         token: str,
-        path_or_next_link: str,
+        path: str,
         *,
         params: dict | None = None,
         headers: dict | None = None,
     ) -> Page:
-        """One page of a collection, from a path or from a previous page's next_link.
+        """The first page of a collection.
 
         Unless the caller sets $top, asks Graph for at most max_page_items rows, a cap that
         keeps views small; nothing is cut off here. Pass {"$top": None} for collections that
-        reject $top. A next_link already carries its query, so nothing is added to it.
+        reject $top.
         """
         params = dict(params or {})
-        parts = urlsplit(path_or_next_link)
-        query_names = {name for name, _ in parse_qsl(parts.query)}
-        if not parts.netloc and "$top" not in params and "$top" not in query_names:
-            params["$top"] = self._max_page_items
+        params.setdefault("$top", self._max_page_items)
+        return self._page(path, self._send("GET", token, path, params=params, headers=headers))
 
-        response = self._send("GET", token, path_or_next_link, params=params, headers=headers)
+    def next_page(self, token: str, path: str, cursor: str, *, headers: dict | None = None) -> Page:
+        """The page after one of `path`, named by that page's next_cursor.
+
+        Raises ValueError, before sending anything, for a cursor this client did not make
+        for `path`.
+        """
+        try:
+            next_link = self._cursors.loads(cursor, salt=path)
+        except BadSignature:
+            raise ValueError("not a cursor for this collection") from None
+        return self._page(path, self._send("GET", token, next_link, headers=headers))
+
+    def _page(self, path: str, response: requests.Response) -> Page:
         body = _json_object(response)
         items = body.get("value")
         if not isinstance(items, list):
             raise _unusable(response, "Microsoft Graph sent a collection without a value list.")
         next_link = body.get("@odata.nextLink")
-        if next_link is not None and not self._is_next_link(next_link):
-            message = "Microsoft Graph sent a next page link outside its endpoint."
-            raise _unusable(response, message)
-        return Page(items=items, next_link=next_link)
+        cursor = None
+        if next_link is not None:
+            if not self._is_next_link(next_link):
+                message = "Microsoft Graph sent a next page link outside its endpoint."
+                raise _unusable(response, message)
+            cursor = self._cursors.dumps(next_link, salt=path)
+        return Page(items=items, next_cursor=cursor)
 
     def get_bytes(self, token: str, path: str) -> tuple[bytes, str] | None:
         """GET raw content such as /me/photo/$value as (data, content_type); None on 404."""
@@ -424,7 +442,7 @@ def _error_for(response: requests.Response, client_request_id: str) -> GraphErro
         if claims is not None:
             return GraphClaimsChallenge(status, code, message, claims=claims, **details)
     if status in RETRY_STATUSES:
-        wait = _retry_after_seconds(response.headers.get("Retry-After", ""))
+        wait = retry_after_seconds(response.headers.get("Retry-After", ""))
         retry_after = DEFAULT_RETRY_AFTER if wait is None else math.ceil(wait)
         return GraphBusy(status, code, message, retry_after=retry_after, **details)
     return GraphError(status, code, message, **details)

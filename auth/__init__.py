@@ -1,0 +1,70 @@
+"""Sign-in with the Microsoft identity platform, and tokens for the signed-in user.
+
+- `pending`: sign-ins under way (no msal); `identity`: the only msal code;
+- `sign_in`: /login to the redirect URI, and sign-out; `tokens`: access tokens;
+- `policy`: what to do when Graph refuses a token; `decorator`: `login_required`;
+- `views`: the blueprint; `user_session`: what the session holds.
+
+Bind with `auth.init_app(app, settings, store)` after the page blueprints are
+registered: it collects the scopes their `login_required` views declare.
+"""
+
+from __future__ import annotations
+
+from cachelib import BaseCache
+from flask import Flask, g
+
+from app_config import Settings
+
+from . import user_session
+from .decorator import REQUIREMENT_ATTRIBUTE, login_required, page_scopes
+from .errors import AuthError, PersonalAccountNotSupported, SignInRequired
+from .identity import Identity
+from .pending import PendingSignIns
+from .policy import Action, Decision, after_graph_refusal
+from .state import AuthState, PageRequirement, current_state
+from .user_session import SignedInUser, current_user
+from .views import build_blueprint, sign_in_redirect
+
+__all__ = [
+    "Action",
+    "AuthError",
+    "Decision",
+    "PersonalAccountNotSupported",
+    "SignInRequired",
+    "SignedInUser",
+    "after_graph_refusal",
+    "current_page_scopes",
+    "current_user",
+    "init_app",
+    "login_required",
+    "sign_in_redirect",
+]
+
+
+def init_app(app: Flask, settings: Settings, store: BaseCache) -> None:
+    pages = {
+        endpoint: getattr(view, REQUIREMENT_ATTRIBUTE)
+        for endpoint, view in app.view_functions.items()
+        if hasattr(view, REQUIREMENT_ATTRIBUTE)
+    }
+    declared = frozenset(scope for requirement in pages.values() for scope in requirement.scopes)
+    app.extensions["auth"] = AuthState(
+        settings=settings,
+        identity=Identity(settings),
+        pending=PendingSignIns(store, lifetime=settings.sign_in_timeout),
+        pages=pages,
+        declared_scopes=declared,
+    )
+    app.register_blueprint(build_blueprint(settings.redirect_path))
+    app.before_request(_load_user)
+
+
+def current_page_scopes(endpoint: str | None) -> tuple[str, ...]:
+    """The scopes the page at `endpoint` needs (the app's SCOPE for pages declaring none)."""
+    requirement = current_state().pages.get(endpoint or "", PageRequirement())
+    return page_scopes(requirement)
+
+
+def _load_user() -> None:
+    g.user = user_session.current_user()

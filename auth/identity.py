@@ -1,0 +1,200 @@
+"""MSAL Python behind four calls: the only module that imports msal.
+
+`Identity` builds MSAL's ConfidentialClientApplication in one place, shares one
+http cache and one pooled HTTP session across the process (so OIDC discovery is
+fetched once), and speaks in plain values: a flow dict, a serialized token cache,
+a `Redeemed` record. Failures are `AuthError`s and `SignInRequired`s; the words a
+user reads are chosen by the error handler, not here.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import msal
+import requests
+
+from app_config import Settings
+
+from .errors import AuthError, SignInRequired
+
+log = logging.getLogger(__name__)
+APP_NAME = "ms-identity-flask-webapp"
+# How long a failed discovery fetch is remembered, so sign-outs do not queue behind it.
+DISCOVERY_RETRY_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class Redeemed:
+    """A completed sign-in: who signed in, and their new token cache."""
+
+    claims: dict
+    home_account_id: str
+    token_cache: str
+
+
+class _TimeoutSession(requests.Session):
+    """A pooled session for MSAL's calls that never waits without a limit."""
+
+    def __init__(self, timeout: tuple[float, float]) -> None:
+        super().__init__()
+        self._timeout = timeout
+
+    def request(self, method, url, **kwargs):  # type: ignore[override]
+        kwargs.setdefault("timeout", self._timeout)
+        return super().request(method, url, **kwargs)
+
+
+class Identity:
+    """The app's confidential client at the identity provider. One per Flask app."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        # Shared by every MSAL app of this process: OIDC discovery is fetched once.
+        self._http_cache: dict = {}
+        self._http_client = _TimeoutSession((settings.connect_timeout, settings.identity_timeout))
+        self._metadata: dict | None = None
+        self._metadata_failed_at: float | None = None
+        self._metadata_lock = threading.Lock()
+
+    def _msal_app(self, token_cache: msal.TokenCache | None = None):
+        s = self.settings
+        return msal.ConfidentialClientApplication(
+            s.client_id,
+            client_credential=s.client_secret,
+            authority=s.authority,
+            oidc_authority=s.oidc_authority,
+            instance_discovery=s.instance_discovery,
+            token_cache=token_cache,
+            http_cache=self._http_cache,
+            http_client=self._http_client,
+            # CP1: we can handle claims challenges (Continuous Access Evaluation).
+            client_capabilities=["CP1"],
+            app_name=APP_NAME,
+        )
+
+    def start(
+        self,
+        scopes: list[str],
+        *,
+        redirect_uri: str,
+        claims: str | None,
+        login_hint: str | None,
+        next_path: str,
+    ) -> dict:
+        """MSAL's auth-code flow (PKCE, state, nonce) for a form_post sign-in."""
+        try:
+            return self._msal_app().initiate_auth_code_flow(
+                scopes,
+                redirect_uri=redirect_uri,
+                response_mode="form_post",
+                claims_challenge=claims,
+                login_hint=login_hint,
+                # Someone already signed in goes back as themselves, with no account picker.
+                prompt=None if login_hint else "select_account",
+            )
+        except (ValueError, requests.RequestException) as exc:
+            log.warning("could not start sign-in: %s", type(exc).__name__)
+            raise AuthError.unreachable("discovery", next_path) from None
+
+    def redeem(self, flow: dict, auth_response: dict[str, str], next_path: str) -> Redeemed:
+        """Redeem the code in the identity provider's response for tokens."""
+        # A fresh cache: if the answer is rejected, whatever MSAL put in it is dropped.
+        token_cache = msal.SerializableTokenCache()
+        msal_app = self._msal_app(token_cache)
+        try:
+            result = msal_app.acquire_token_by_auth_code_flow(flow, auth_response)
+        except requests.RequestException as exc:
+            log.warning("sign-in failed: token endpoint unreachable (%s)", type(exc).__name__)
+            raise AuthError.unreachable("redeem", next_path) from None
+        except Exception as exc:  # noqa: BLE001 - forged input makes MSAL raise many types
+            log.warning("sign-in failed: response rejected (%s)", type(exc).__name__)
+            raise AuthError("unverified", next_path=next_path) from None
+        if "error" in result:
+            log.warning("sign-in failed: token endpoint returned %s", log_safe(result["error"]))
+            raise AuthError(
+                "refused",
+                error=result.get("error"),
+                description=result.get("error_description"),
+                next_path=next_path,
+            )
+        accounts = msal_app.get_accounts()
+        if len(accounts) != 1:
+            log.warning("sign-in failed: expected one account, got %d", len(accounts))
+            raise AuthError("no_account", next_path=next_path)
+        return Redeemed(
+            claims=result.get("id_token_claims") or {},
+            home_account_id=accounts[0]["home_account_id"],
+            token_cache=token_cache.serialize(),
+        )
+
+    def acquire(
+        self,
+        token_cache: str | None,
+        home_account_id: str,
+        scopes: Iterable[str],
+        *,
+        force_refresh: bool,
+        next_path: str,
+    ) -> tuple[str, str | None]:
+        """An access token from the cache or refreshed, and the cache if it changed.
+
+        Raises SignInRequired when no token can be had without the user.
+        """
+        scopes = list(scopes)
+        cache = msal.SerializableTokenCache()
+        cache.deserialize(token_cache)
+        msal_app = self._msal_app(cache)
+        account = next(
+            (a for a in msal_app.get_accounts() if a.get("home_account_id") == home_account_id),
+            None,
+        )
+        if account is None:
+            raise SignInRequired(tuple(scopes), reason="no account in token cache")
+        try:
+            result = msal_app.acquire_token_silent_with_error(
+                scopes, account, force_refresh=force_refresh
+            )
+        except requests.RequestException as exc:
+            log.warning("token refresh failed: %s", type(exc).__name__)
+            raise AuthError.unreachable("refresh", next_path) from None
+        changed = cache.serialize() if cache.has_state_changed else None
+        if result and "access_token" in result:
+            return result["access_token"], changed
+        reason = (result or {}).get("suberror") or (result or {}).get("error") or "no token"
+        raise SignInRequired(tuple(scopes), reason=reason)
+
+    def end_session_endpoint(self) -> str | None:
+        """The authority's end-session endpoint from OIDC discovery, fetched once per process.
+
+        No lock is held across the network call, and a failure is remembered briefly.
+        """
+        if self._metadata is not None:
+            return self._metadata.get("end_session_endpoint")
+        failed_at = self._metadata_failed_at
+        if failed_at is not None and time.monotonic() - failed_at < DISCOVERY_RETRY_SECONDS:
+            return None
+        try:
+            response = self._http_client.get(self.settings.discovery_url)
+            response.raise_for_status()
+            metadata = response.json()
+            if not isinstance(metadata, dict):
+                raise ValueError("discovery document is not a JSON object")
+        except (requests.RequestException, ValueError) as exc:
+            log.warning("OIDC discovery failed: %s", type(exc).__name__)
+            with self._metadata_lock:
+                self._metadata_failed_at = time.monotonic()
+            return None
+        with self._metadata_lock:
+            self._metadata = metadata
+        return metadata.get("end_session_endpoint")
+
+
+def log_safe(value: object) -> str:
+    """A log-safe rendering of an error code: short, one line."""
+    return re.sub(r"[^A-Za-z0-9_.:\-]", "?", str(value))[:60]

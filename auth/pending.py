@@ -1,0 +1,123 @@
+"""Sign-ins under way: started at /login, finished at the redirect URI.
+
+Each is kept server-side under a digest of its `state`, expires, and can be taken
+only once. It is bound to the browser that started it by a cookie: the identity
+provider's form_post is a cross-site POST, which the Lax session cookie does not
+come with, so the binding cookie is SameSite=None.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from cachelib import BaseCache
+from flask import Request, Response
+
+from session_store import StoreUnavailable
+
+KEY_PREFIX = "authflow:"
+BINDING_COOKIE = "auth_flow"
+# A copy without attributes, for clients that keep Secure cookies off plain http.
+LEGACY_BINDING_COOKIE = BINDING_COOKIE + "_legacy"
+_BINDING = re.compile(r"^[A-Za-z0-9_\-]{43}$")
+
+
+@dataclass(frozen=True)
+class PendingSignIn:
+    """What the redirect URI needs to finish a sign-in, and nothing more."""
+
+    flow: dict  # MSAL's auth-code flow: state, nonce, PKCE verifier, redirect URI, scopes
+    binding_digest: str
+    next_path: str
+    extra_scopes: tuple[str, ...]
+    expires_at: float
+
+
+class Expired(Exception):
+    """No pending sign-in for this state: never started, already used, or too old."""
+
+
+class StartedElsewhere(Exception):
+    """The response reached a browser that did not start the sign-in (login CSRF)."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__("sign-in started in another browser")
+        self.next_path = next_path
+
+
+class PendingSignIns:
+    """Pending sign-ins in a cachelib store, each used at most once."""
+
+    def __init__(
+        self, store: BaseCache, lifetime: int, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.store = store
+        self.lifetime = lifetime
+        self.clock = clock
+
+    def save(
+        self, request: Request, flow: dict, next_path: str, extra_scopes: tuple[str, ...]
+    ) -> str:
+        """Keep a new sign-in; return the browser binding to set with `set_binding`."""
+        # One binding per browser, shared by its pending sign-ins (several tabs).
+        binding = _binding_from(request)
+        if not _BINDING.match(binding):
+            binding = secrets.token_urlsafe(32)
+        kept = {key: value for key, value in flow.items() if key != "auth_uri"}
+        record = PendingSignIn(
+            flow=kept,
+            binding_digest=_digest(binding),
+            next_path=next_path,
+            extra_scopes=extra_scopes,
+            expires_at=self.clock() + self.lifetime,
+        )
+        if not self.store.set(_key(flow["state"]), asdict(record), timeout=self.lifetime):
+            raise StoreUnavailable("the pending sign-in could not be saved")
+        return binding
+
+    def take(self, request: Request, state: str | None) -> PendingSignIn:
+        """Remove and return the sign-in for `state`, if this browser started it."""
+        if not state:
+            raise Expired()
+        key = _key(state)
+        raw = self.store.get(key)
+        # delete() is the single-use check: of two racing callbacks only one deletes it.
+        if raw is None or not self.store.delete(key):
+            raise Expired()
+        record = PendingSignIn(**{**raw, "extra_scopes": tuple(raw["extra_scopes"])})
+        if record.expires_at <= self.clock():
+            raise Expired()
+        if not hmac.compare_digest(record.binding_digest, _digest(_binding_from(request))):
+            raise StartedElsewhere(record.next_path)
+        return record
+
+    def set_binding(self, response: Response, binding: str) -> Response:
+        """Set the binding twice, so every browser returns one of them cross-site.
+
+        `SameSite=None; Secure` is what current browsers need (they accept Secure
+        cookies on http://localhost). A client that keeps Secure cookies off plain
+        http still returns the copy without attributes, as ASP.NET Core's
+        correlation cookie does for such clients.
+        """
+        options = {"max_age": self.lifetime, "httponly": True}
+        response.set_cookie(BINDING_COOKIE, binding, secure=True, samesite="None", **options)
+        response.set_cookie(LEGACY_BINDING_COOKIE, binding, **options)
+        return response
+
+
+def _binding_from(request: Request) -> str:
+    return request.cookies.get(BINDING_COOKIE) or request.cookies.get(LEGACY_BINDING_COOKIE) or ""
+
+
+def _key(state: str) -> str:
+    return KEY_PREFIX + _digest(state)
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()

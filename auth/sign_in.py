@@ -1,0 +1,100 @@
+"""Signing in and out: from /login to the redirect URI, and the identity provider's sign-out."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from urllib.parse import urlencode, urlsplit
+
+from flask import Response, redirect, request, url_for
+
+from . import user_session
+from .errors import AuthError
+from .identity import log_safe
+from .pending import Expired, StartedElsewhere
+from .state import current_state
+from .user_session import SignedInUser
+
+log = logging.getLogger(__name__)
+
+
+def safe_next_path(value: str | None) -> str:
+    """Return `value` if it is a path on this site, else '/' (no open redirects)."""
+    if not value or not value.startswith("/") or value.startswith("//"):
+        return "/"
+    # Browsers read a backslash as a slash and drop tabs and newlines.
+    if "\\" in value or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return "/"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return value
+
+
+def start(next_path: str, extra_scopes: Iterable[str] = (), claims: str | None = None) -> Response:
+    """Begin the auth-code flow and return the redirect to the identity provider."""
+    state = current_state()
+    base = state.settings.scopes
+    extra = tuple(s for s in extra_scopes if s in state.declared_scopes and s not in base)
+    user = user_session.current_user()
+    flow = state.identity.start(
+        [*base, *extra],
+        redirect_uri=_redirect_uri(),
+        claims=claims,
+        login_hint=user.username if user and user.username else None,
+        next_path=next_path,
+    )
+    binding = state.pending.save(request, flow, next_path, extra)
+    return state.pending.set_binding(redirect(flow["auth_uri"]), binding)
+
+
+def complete(auth_response: dict[str, str]) -> str:
+    """Finish the flow with the identity provider's response; return where to go next."""
+    state = current_state()
+    try:
+        pending = state.pending.take(request, auth_response.get("state"))
+    except Expired:
+        log.warning("sign-in failed: no pending sign-in for this response")
+        raise AuthError("expired") from None
+    except StartedElsewhere as elsewhere:
+        log.warning("sign-in failed: response reached a browser that did not start it")
+        raise AuthError("elsewhere", next_path=elsewhere.next_path) from None
+    if "error" in auth_response:
+        error = auth_response.get("error", "")
+        log.warning("sign-in failed: identity provider returned %s", log_safe(error))
+        declined = error == "access_denied" and bool(pending.extra_scopes)
+        raise AuthError(
+            "declined" if declined else "idp_error",
+            error=error,
+            description=auth_response.get("error_description"),
+            scopes=pending.extra_scopes,
+            next_path=pending.next_path,
+        )
+    redeemed = state.identity.redeem(pending.flow, auth_response, pending.next_path)
+    claims = redeemed.claims
+    user = SignedInUser(
+        name=claims.get("name") or claims.get("preferred_username") or "",
+        username=claims.get("preferred_username") or "",
+        home_account_id=redeemed.home_account_id,
+        login_hint=claims.get("login_hint"),
+        tenant_id=claims.get("tid"),
+    )
+    user_session.begin(user, redeemed.token_cache)
+    log.info("sign-in completed")
+    return pending.next_path
+
+
+def sign_out_url(post_logout_redirect_uri: str) -> str | None:
+    """The identity provider's end-session URL for the current user, or None if it has none."""
+    endpoint = current_state().identity.end_session_endpoint()
+    if not endpoint:
+        return None
+    params = {"post_logout_redirect_uri": post_logout_redirect_uri}
+    user = user_session.current_user()
+    if user and user.login_hint:
+        params["logout_hint"] = user.login_hint
+    return endpoint + ("&" if "?" in endpoint else "?") + urlencode(params)
+
+
+def _redirect_uri() -> str:
+    return current_state().settings.redirect_uri or url_for("auth.callback", _external=True)

@@ -1,0 +1,38 @@
+"""The auth extension's per-app state, kept in `app.extensions["auth"]`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import current_app
+
+from app_config import Settings
+
+from .identity import Identity
+from .pending import PendingSignIns
+
+
+@dataclass(frozen=True)
+class PageRequirement:
+    """What a page guarded by `login_required` needs."""
+
+    scopes: tuple[str, ...] = ()
+    organizations_only: bool = False
+
+
+@dataclass
+class AuthState:
+    settings: Settings
+    identity: Identity
+    pending: PendingSignIns
+    # Endpoint -> what it needs, collected from the registered views in init_app.
+    pages: dict[str, PageRequirement] = field(default_factory=dict)
+    # Every scope a page declares: the only ones /login asks for on request.
+    declared_scopes: frozenset[str] = frozenset()
+
+
+def current_state() -> AuthState:
+    try:
+        return current_app.extensions["auth"]
+    except KeyError:
+        raise RuntimeError("auth.init_app(app, settings, store) was not called") from None

@@ -1,0 +1,61 @@
+"""What the server-side session holds for a signed-in user, under named keys."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+from flask import current_app, session
+
+USER = "user"
+TOKEN_CACHE = "token_cache"  # noqa: S105 - a session key, not a secret
+SIGNED_IN_AT = "signed_in_at"
+REFRESHED_AT = "tokens_refreshed_at"
+
+
+@dataclass(frozen=True)
+class SignedInUser:
+    name: str
+    username: str
+    home_account_id: str
+    login_hint: str | None = None
+    tenant_id: str | None = None
+
+
+def current_user() -> SignedInUser | None:
+    stored = session.get(USER)
+    return SignedInUser(**stored) if stored else None
+
+
+def begin(user: SignedInUser, token_cache: str) -> None:
+    """Replace whatever the session held with this user, under a new session id."""
+    session.clear()
+    session[USER] = asdict(user)
+    session[TOKEN_CACHE] = token_cache
+    session[SIGNED_IN_AT] = int(time.time())
+    # A fresh session id on sign-in: no session fixation.
+    current_app.session_interface.regenerate(session)
+
+
+def end() -> None:
+    session.clear()
+
+
+def token_cache() -> str | None:
+    return session.get(TOKEN_CACHE)
+
+
+def save_token_cache(serialized: str) -> None:
+    session[TOKEN_CACHE] = serialized
+
+
+def mark_refreshed() -> None:
+    session[REFRESHED_AT] = int(time.time())
+
+
+def signed_in_within(seconds: int) -> bool:
+    return time.time() - session.get(SIGNED_IN_AT, 0) < seconds
+
+
+def refreshed_within(seconds: int) -> bool:
+    return time.time() - session.get(REFRESHED_AT, 0) < seconds

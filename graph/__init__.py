@@ -1,0 +1,50 @@
+"""Everything this app knows about Microsoft Graph.
+
+`client` sends requests (pooling, timeouts, retries, errors); `resources` knows what
+to ask for and turns Graph's JSON into the view models of `models`. `init_app(app,
+settings)` binds one client per app; pages get it with `current_client()`.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+
+from app_config import Settings
+
+from .client import GraphBusy, GraphClaimsChallenge, GraphClient, GraphError, GraphUnavailable
+from .resources import InvalidCursor, InvalidReference
+
+__all__ = [
+    "GraphBusy",
+    "GraphClaimsChallenge",
+    "GraphClient",
+    "GraphError",
+    "GraphUnavailable",
+    "InvalidCursor",
+    "InvalidReference",
+    "current_client",
+    "init_app",
+]
+
+USER_AGENT = "ms-identity-flask-webapp/1.0"
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    """Give the app its one GraphClient: a connection pool shared by every request."""
+    app.extensions["graph"] = GraphClient(
+        settings.graph_endpoint,
+        user_agent=USER_AGENT,
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.graph_timeout,
+        max_retries=settings.graph_max_retries,
+        max_retry_after=settings.graph_max_retry_after,
+        cursor_key=app.secret_key,
+    )
+
+
+def current_client() -> GraphClient:
+    """The current app's GraphClient."""
+    try:
+        return current_app.extensions["graph"]
+    except KeyError:
+        raise RuntimeError("graph.init_app(app, settings) was not called") from None
