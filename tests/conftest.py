@@ -44,8 +44,8 @@ def client(app):
     return app.test_client()
 
 
-class SignIn:
-    """Plays a user's trip: /login, the IdP's page, the form_post back."""
+class FakeSignIn:
+    """Plays a user's trip through the fake IdP: /login, its page, the form_post back."""
 
     def __init__(self, client, idp: FakeIdP) -> None:
         self.client = client
@@ -63,13 +63,14 @@ class SignIn:
 
 
 @pytest.fixture
-def sign_in(client, idp) -> SignIn:
-    return SignIn(client, idp)
+def fake_sign_in(client, idp) -> FakeSignIn:
+    """Signs `client` in through the fake IdP; call it, or use .start() for the first leg."""
+    return FakeSignIn(client, idp)
 
 
 @pytest.fixture
-def signed_in(sign_in):
-    """A client whose user has signed in."""
-    response = sign_in()
+def signed_in_client(fake_sign_in):
+    """A test client whose user has signed in through the fake IdP."""
+    response = fake_sign_in()
     assert response.status_code == 303
-    return sign_in.client
+    return fake_sign_in.client

@@ -33,10 +33,10 @@ GRAPH_FORBIDDEN = {
 
 
 @pytest.fixture
-def user(signed_in, idp):
+def user(signed_in_client, idp):
     """A signed-in work-account user who has consented to every page's permission."""
     idp.consent(*SCOPE_PURPOSES)
-    return signed_in
+    return signed_in_client
 
 
 class _Links(HTMLParser):
@@ -523,11 +523,11 @@ ORGANIZATION_PAGES = [
 
 
 @pytest.fixture
-def personal_user(sign_in, idp):
+def personal_user(fake_sign_in, idp):
     idp.id_token_claims = {"tid": PERSONAL_TENANT_ID}
     idp.consent(*SCOPE_PURPOSES)
-    assert sign_in().status_code == 303
-    return sign_in.client
+    assert fake_sign_in().status_code == 303
+    return fake_sign_in.client
 
 
 @pytest.mark.parametrize("url", ORGANIZATION_PAGES)
