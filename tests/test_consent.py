@@ -9,8 +9,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from fake_idp import GRAPH
 
-from permissions import SCOPE_PURPOSES
-
 BUDGET = {"id": "i1", "name": "Budget.xlsx", "size": 2048, "file": {}}
 ME = {"id": "u1", "displayName": "Adele Vance", "mail": "adele@contoso.example"}
 CLAIMS_B64 = (
@@ -100,7 +98,7 @@ def test_declining_files_read_explains_what_it_is_for_and_keeps_the_user_signed_
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "You declined the permission" in page
-    assert SCOPE_PURPOSES["Files.Read"] in page
+    assert "browse the files in your OneDrive" in page
     assert "<code>Files.Read</code>" in page
     assert "Try again" in page
 

@@ -10,12 +10,6 @@ import pytest
 from fake_idp import GRAPH, PERSONAL_TENANT_ID
 from responses import matchers
 
-from directory_pages import PAGE_SIZE as PEOPLE_PAGE_SIZE
-from directory_pages import PERSON_FIELDS
-from file_pages import PAGE_SIZE as FILES_PAGE_SIZE
-from file_pages import SEARCH_PAGE_SIZE
-from permissions import SCOPE_PURPOSES
-
 SCRIPT = "<script>alert(1)</script>"
 ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
 SITE_ID = "contoso.sharepoint.com,2c712604-1370-44e7-a1f5-426573fda80a,2d2244c3-251a-49ea"
@@ -27,6 +21,20 @@ ADELE = {
     "mail": "adele@contoso.example",
 }
 HOSTILE_PERSON = {"id": "u-evil", "displayName": SCRIPT, "userPrincipalName": "evil@contoso"}
+# People and a group's members: these fields, ten people a page.
+PEOPLE_QUERY = {
+    "$select": "id,displayName,jobTitle,department,mail,userPrincipalName,officeLocation",
+    "$top": "10",
+}
+# The delegated permissions the Graph pages ask for, one page group each.
+PAGE_PERMISSIONS = (
+    "User.ReadBasic.All",
+    "Group.Read.All",
+    "Directory.AccessAsUser.All",
+    "Files.Read",
+    "Files.Read.All",
+    "Sites.Read.All",
+)
 GRAPH_FORBIDDEN = {
     "error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges."}
 }
@@ -35,7 +43,7 @@ GRAPH_FORBIDDEN = {
 @pytest.fixture
 def user(signed_in_client, idp):
     """A signed-in work-account user who has consented to every page's permission."""
-    idp.consent(*SCOPE_PURPOSES)
+    idp.consent(*PAGE_PERMISSIONS)
     return signed_in_client
 
 
@@ -93,7 +101,7 @@ def test_people_lists_names_jobs_and_mail_with_one_graph_call(user, http_mock):
         http_mock,
         "/users",
         {"value": [ADELE, HOSTILE_PERSON]},
-        params={"$select": PERSON_FIELDS, "$top": str(PEOPLE_PAGE_SIZE)},
+        params=PEOPLE_QUERY,
     )
     response, sent = one_view(user, http_mock, "/people")
     page = response.get_data(as_text=True)
@@ -112,8 +120,7 @@ def test_people_search_asks_graph_with_eventual_consistency(user, http_mock):
         "/users",
         {"value": [ADELE]},
         params={
-            "$select": PERSON_FIELDS,
-            "$top": str(PEOPLE_PAGE_SIZE),
+            **PEOPLE_QUERY,
             "$search": '"displayName:ad ele" OR "mail:ad ele"',
         },
     )
@@ -139,8 +146,7 @@ def test_more_people_link_carries_graphs_next_link_and_follows_it(user, http_moc
         "/users",
         {"value": [ADELE], "@odata.nextLink": next_link},
         params={
-            "$select": PERSON_FIELDS,
-            "$top": str(PEOPLE_PAGE_SIZE),
+            **PEOPLE_QUERY,
             "$search": '"displayName:ad" OR "mail:ad"',
         },
     )
@@ -216,7 +222,7 @@ def test_group_page_shows_its_name_and_members_with_two_graph_calls(user, http_m
         http_mock,
         "/groups/g-sales/members",
         {"value": [ADELE, HOSTILE_PERSON]},
-        params={"$select": PERSON_FIELDS, "$top": str(PEOPLE_PAGE_SIZE)},
+        params=PEOPLE_QUERY,
     )
     response, sent = one_view(user, http_mock, "/groups/g-sales")
     page = response.get_data(as_text=True)
@@ -316,7 +322,7 @@ def test_my_files_root_lists_folders_and_files_with_one_graph_call(user, http_mo
         http_mock,
         "/me/drive/root/children",
         {"value": [FOLDER, BUDGET]},
-        params={"$top": str(FILES_PAGE_SIZE)},
+        params={"$top": "25"},
     )
     response, sent = one_view(user, http_mock, "/files/")
     page = response.get_data(as_text=True)
@@ -355,7 +361,7 @@ def test_more_files_link_stays_in_the_folder(user, http_mock):
         http_mock,
         "/me/drive/root:/Documents:/children",
         {"value": [BUDGET], "@odata.nextLink": next_link},
-        params={"$top": str(FILES_PAGE_SIZE)},
+        params={"$top": "25"},
     )
     http_mock.get(next_link, json={"value": [{"id": "i8", "name": "Plan.docx", "file": {}}]})
     first_page = user.get("/files/Documents").get_data(as_text=True)
@@ -383,7 +389,7 @@ def search_request(query: str, start: int) -> dict:
                 "entityTypes": ["driveItem"],
                 "query": {"queryString": query},
                 "from": start,
-                "size": SEARCH_PAGE_SIZE,
+                "size": 20,
             }
         ]
     }
@@ -405,7 +411,7 @@ def test_file_search_shows_hits_and_a_more_link_that_fetches_the_next_page(user,
     http_mock.post(
         f"{GRAPH}/search/query",
         json=search_answer(next_file, total=21, more=False),
-        match=[matchers.json_params_matcher(search_request("budget", SEARCH_PAGE_SIZE))],
+        match=[matchers.json_params_matcher(search_request("budget", 20))],
     )
     response, sent = one_view(user, http_mock, "/search?q=budget")
     page = response.get_data(as_text=True)
@@ -418,7 +424,7 @@ def test_file_search_shows_hits_and_a_more_link_that_fetches_the_next_page(user,
     assert graph_paths(sent) == ["POST /v1.0/search/query"]
 
     more = unescape(link_to(page, "/search?"))
-    assert parse_qs(urlsplit(more).query) == {"q": ["budget"], "from": [str(SEARCH_PAGE_SIZE)]}
+    assert parse_qs(urlsplit(more).query) == {"q": ["budget"], "from": ["20"]}
     response, sent = one_view(user, http_mock, more)
     page = response.get_data(as_text=True)
     assert "Budget 2025.xlsx" in page
@@ -470,7 +476,7 @@ def test_site_search_lists_sites_linking_to_their_libraries(user, http_mock):
         http_mock,
         "/sites",
         {"value": sites},
-        params={"search": "market", "$top": str(FILES_PAGE_SIZE)},
+        params={"search": "market", "$top": "25"},
     )
     response, sent = one_view(user, http_mock, "/sites?q=market")
     page = response.get_data(as_text=True)
@@ -525,7 +531,7 @@ ORGANIZATION_PAGES = [
 @pytest.fixture
 def personal_user(fake_sign_in, idp):
     idp.id_token_claims = {"tid": PERSONAL_TENANT_ID}
-    idp.consent(*SCOPE_PURPOSES)
+    idp.consent(*PAGE_PERMISSIONS)
     assert fake_sign_in().status_code == 303
     return fake_sign_in.client
 
