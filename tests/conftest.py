@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 import pytest
 import responses
-from fake_idp import CLIENT_ID, TENANT_ID, FakeIdP
+from fake_idp import ADELE, CLIENT_ID, TENANT_ID, Account, FakeIdP
 
 from app import create_app
 
@@ -57,8 +57,8 @@ class FakeSignIn:
         assert response.status_code == 302
         return response.headers["Location"]
 
-    def __call__(self, next_path: str = "/", **params):
-        form = self.idp.authorize(self.start(next_path, **params))
+    def __call__(self, next_path: str = "/", *, account: Account = ADELE, **params):
+        form = self.idp.authorize(self.start(next_path, **params), account=account)
         return self.client.post("/getAToken", data=form)
 
 
