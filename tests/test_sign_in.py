@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from fake_idp import GRAPH, b64url
+from fake_idp import GRAPH, MEGAN, b64url
 
 
 def signed_in_name(client) -> bool:
@@ -74,6 +74,27 @@ def test_session_id_changes_at_sign_in(fake_sign_in):
     fake_sign_in()
     after = session_cookie(fake_sign_in.client)
     assert after and after != before
+
+
+def test_signing_in_as_someone_else_starts_from_an_empty_session(fake_sign_in, idp, http_mock):
+    """Nothing of Adele's visit, here her just-renewed tokens, carries over to Megan."""
+    rejected = {"error": {"code": "InvalidAuthenticationToken", "message": "expired"}}
+    http_mock.get(f"{GRAPH}/me", json=rejected, status=401)  # Adele's token
+    http_mock.get(f"{GRAPH}/me", json=rejected, status=401)  # Megan's first token
+    http_mock.get(f"{GRAPH}/me", json={"displayName": "Megan Bowen"})
+    client = fake_sign_in.client
+    fake_sign_in()
+    assert client.get("/graphcall").headers["Location"] == "/graphcall"  # Adele's renewed
+
+    assert fake_sign_in(account=MEGAN).status_code == 303
+    assert "Welcome, Megan Bowen" in client.get("/").get_data(as_text=True)
+    # Megan's token was never renewed, so Graph's refusal of it is answered by renewing it.
+    response = client.get("/graphcall")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/graphcall"
+    renewal = idp.token_requests[-1]
+    assert idp.refresh_tokens[renewal["refresh_token"]] == MEGAN
+    assert "Megan Bowen" in client.get("/graphcall").get_data(as_text=True)
 
 
 def test_tokens_never_reach_the_browser(fake_sign_in, idp):
