@@ -17,6 +17,17 @@ def session_cookie(client) -> str | None:
     return cookie.value if cookie else None
 
 
+def spoil_nonce(idp, form: dict) -> dict:
+    """The IdP's ID token for this code will carry another sign-in's nonce."""
+    idp.codes[form["code"]]["nonce"] = "someone-elses-nonce"
+    return form
+
+
+def refuse_code(idp, form: dict) -> dict:
+    """A code the token endpoint does not know (expired, made up)."""
+    return {**form, "code": "expired-or-made-up"}
+
+
 def test_login_redirects_to_the_authorize_endpoint_with_pkce_state_nonce_and_form_post(
     fake_sign_in,
 ):
@@ -170,8 +181,7 @@ def test_a_replayed_callback_is_rejected(fake_sign_in, idp):
 
 
 def test_id_token_with_the_wrong_nonce_is_rejected_and_nothing_kept(fake_sign_in, idp, http_mock):
-    form = idp.authorize(fake_sign_in.start())
-    idp.codes[form["code"]]["nonce"] = "someone-elses-nonce"
+    form = spoil_nonce(idp, idp.authorize(fake_sign_in.start()))
     response = fake_sign_in.client.post("/getAToken", data=form)
     assert response.status_code == 400
     assert "could not be verified" in response.get_data(as_text=True)
@@ -183,9 +193,27 @@ def test_id_token_with_the_wrong_nonce_is_rejected_and_nothing_kept(fake_sign_in
     assert me.call_count == 0
 
 
+@pytest.mark.parametrize("spoil", [spoil_nonce, refuse_code], ids=["wrong-nonce", "code-refused"])
+def test_a_failed_sign_in_leaves_the_signed_in_user_with_their_own_tokens(
+    signed_in_client, fake_sign_in, idp, http_mock, spoil
+):
+    me = http_mock.get(f"{GRAPH}/me", json={"displayName": "Adele Vance"})
+    assert signed_in_client.get("/graphcall").status_code == 200
+    own_token = me.calls[-1].request.headers["Authorization"]
+
+    # She starts another sign-in (say, for a page's permission) and it fails.
+    failed = signed_in_client.post(
+        "/getAToken", data=spoil(idp, idp.authorize(fake_sign_in.start()))
+    )
+    assert failed.status_code == 400
+
+    assert signed_in_name(signed_in_client)
+    assert signed_in_client.get("/graphcall").status_code == 200
+    assert me.calls[-1].request.headers["Authorization"] == own_token
+
+
 def test_invalid_code_shows_the_identity_providers_error(fake_sign_in, idp):
-    form = idp.authorize(fake_sign_in.start())
-    form["code"] = "expired-or-made-up"
+    form = refuse_code(idp, idp.authorize(fake_sign_in.start()))
     response = fake_sign_in.client.post("/getAToken", data=form)
     page = response.get_data(as_text=True)
     assert response.status_code == 400
@@ -202,8 +230,7 @@ def test_forged_client_info_is_a_failed_sign_in_not_a_crash(fake_sign_in, idp):
 
 
 def test_failed_sign_in_is_logged_in_one_line_without_secrets(fake_sign_in, idp, caplog):
-    form = idp.authorize(fake_sign_in.start())
-    idp.codes[form["code"]]["nonce"] = "wrong"
+    form = spoil_nonce(idp, idp.authorize(fake_sign_in.start()))
     fake_sign_in.client.post("/getAToken", data=form)
     lines = [r for r in caplog.records if "sign-in failed" in r.getMessage()]
     assert len(lines) == 1
