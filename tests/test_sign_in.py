@@ -171,13 +171,22 @@ def test_a_callback_reaching_another_browser_is_rejected(fake_sign_in, idp, app)
     assert not signed_in_name(victim)
 
 
-def test_a_replayed_callback_is_rejected(fake_sign_in, idp):
+@pytest.mark.parametrize("sign_out_first", [False, True], ids=["signed-in", "signed-out"])
+def test_a_replayed_callback_is_refused_without_asking_the_token_endpoint(
+    fake_sign_in, idp, sign_out_first
+):
+    """The same authorization response posted again (back button, resubmit) is used up."""
+    client = fake_sign_in.client
     form = idp.authorize(fake_sign_in.start())
-    assert fake_sign_in.client.post("/getAToken", data=form).status_code == 303
-    fake_sign_in.client.get("/logout")
-    again = fake_sign_in.client.post("/getAToken", data=form)
+    assert client.post("/getAToken", data=form).status_code == 303
+    if sign_out_first:
+        client.get("/logout")
+    before = len(idp.token_requests)
+    again = client.post("/getAToken", data=form)
+    assert idp.token_requests[before:] == []  # refused by us, not by the IdP's replay check
     assert again.status_code == 400
-    assert not signed_in_name(fake_sign_in.client)
+    assert "Your sign-in expired" in again.get_data(as_text=True)
+    assert signed_in_name(client) == (not sign_out_first)  # and nothing else changed
 
 
 def test_id_token_with_the_wrong_nonce_is_rejected_and_nothing_kept(fake_sign_in, idp, http_mock):
