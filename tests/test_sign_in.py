@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -187,6 +188,32 @@ def test_a_replayed_callback_is_refused_without_asking_the_token_endpoint(
     assert again.status_code == 400
     assert "Your sign-in expired" in again.get_data(as_text=True)
     assert signed_in_name(client) == (not sign_out_first)  # and nothing else changed
+
+
+def test_a_sign_in_finished_within_ten_minutes_of_starting_succeeds(
+    fake_sign_in, idp, time_machine
+):
+    time_machine.move_to(datetime.now(UTC))
+    form = idp.authorize(fake_sign_in.start())
+    time_machine.shift(timedelta(minutes=9))
+    assert fake_sign_in.client.post("/getAToken", data=form).status_code == 303
+    assert signed_in_name(fake_sign_in.client)
+
+
+def test_a_sign_in_finished_more_than_ten_minutes_after_it_started_has_expired(
+    fake_sign_in, idp, time_machine
+):
+    time_machine.move_to(datetime.now(UTC))
+    form = idp.authorize(fake_sign_in.start())
+    time_machine.shift(timedelta(minutes=11))
+    # The test client still sends the binding cookie (as a browser with a wrong clock
+    # would), so what refuses the response is the pending sign-in's own expiry.
+    before = len(idp.token_requests)
+    response = fake_sign_in.client.post("/getAToken", data=form)
+    assert idp.token_requests[before:] == []
+    assert response.status_code == 400
+    assert "Your sign-in expired" in response.get_data(as_text=True)
+    assert not signed_in_name(fake_sign_in.client)
 
 
 def test_id_token_with_the_wrong_nonce_is_rejected_and_nothing_kept(fake_sign_in, idp, http_mock):
