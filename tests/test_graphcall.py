@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 import requests
 import responses
 from fake_idp import GRAPH
@@ -169,6 +170,34 @@ def test_missing_photo_gets_the_placeholder(signed_in_client, http_mock):
     response.close()  # the placeholder is streamed from a file
     assert response.status_code == 200
     assert response.mimetype == "image/svg+xml"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        (
+            "image/svg+xml",
+            b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+        ),
+        ("text/html", b"<html><body><script>alert(1)</script></body></html>"),
+        ("application/octet-stream", b"<script>alert(1)</script>"),
+    ],
+    ids=["svg", "html", "octet-stream"],
+)
+def test_a_photo_that_is_not_a_raster_image_is_never_served_from_our_origin(
+    signed_in_client, http_mock, content_type, body
+):
+    """Graph's bytes could be script; a browser would run them as our site's."""
+    no_photo = {"error": {"code": "ImageNotFound", "message": "none"}}
+    http_mock.get(f"{GRAPH}/users/u-plain/photo/$value", json=no_photo, status=404)
+    http_mock.get(f"{GRAPH}/users/u-evil/photo/$value", body=body, content_type=content_type)
+    with signed_in_client.get("/photo/u-plain") as placeholder:
+        expected = (placeholder.get_data(), placeholder.content_type)
+    with signed_in_client.get("/photo/u-evil") as response:
+        assert response.status_code == 200
+        assert body not in response.get_data()
+        # The same picture as someone who has no photo.
+        assert (response.get_data(), response.content_type) == expected
 
 
 def test_a_page_view_that_changes_nothing_writes_no_session(signed_in_client, http_mock, env):
