@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -320,6 +321,31 @@ def test_a_signed_in_user_signs_in_again_as_themselves_without_a_picker(
     query = parse_qs(urlsplit(fake_sign_in.start(scope=["Files.Read"])).query)
     assert query["login_hint"] == ["adele@contoso.example"]
     assert "prompt" not in query
+
+
+def authorize_claims(location: str) -> dict | None:
+    """The claims an authorize URL asks the identity provider for, or None."""
+    claims = parse_qs(urlsplit(location).query).get("claims")
+    return json.loads(claims[0]) if claims else None
+
+
+@pytest.mark.parametrize(
+    "claims",
+    ["not json", '{"access_token": ', "[]", '["access_token"]', '"access_token"', "42", "null"],
+)
+def test_login_ignores_claims_that_are_not_a_json_object(fake_sign_in, claims):
+    plain = authorize_claims(fake_sign_in.start())
+    response = fake_sign_in.client.get("/login", query_string={"claims": claims})
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert urlsplit(location).path.endswith("/oauth2/v2.0/authorize")
+    assert authorize_claims(location) == plain  # asked for as if no claims had been given
+
+
+def test_login_passes_a_json_object_of_claims_on_to_the_identity_provider(fake_sign_in):
+    wanted = {"id_token": {"auth_time": {"essential": True}}}
+    asked = authorize_claims(fake_sign_in.start(claims=json.dumps(wanted)))
+    assert asked["id_token"] == wanted["id_token"]
 
 
 def test_a_new_visitor_may_pick_an_account(fake_sign_in):
