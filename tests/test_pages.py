@@ -515,6 +515,74 @@ def test_a_sites_libraries_come_from_one_graph_call(user, http_mock):
     assert graph_paths(sent) == [f"GET /v1.0/sites/{SITE_ID}"]
 
 
+# -- Hostile text from Graph -------------------------------------------------
+
+# Graph data a tenant's users control, and how it must appear in our HTML.
+HOSTILE_TEXT = [
+    (SCRIPT, ESCAPED_SCRIPT),
+    ('"><img src=x onerror=alert(1)>', "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;"),
+]
+
+
+def site_search_with_description(http_mock, text: str) -> str:
+    site = {"id": SITE_ID, "displayName": "Contoso Marketing", "description": text}
+    graph_get(http_mock, "/sites", {"value": [site]})
+    return "/sites?q=market"
+
+
+def site_with_description(http_mock, text: str) -> str:
+    site = {"id": SITE_ID, "displayName": "Contoso Marketing", "description": text, "drives": []}
+    graph_get(http_mock, f"/sites/{SITE_ID}", site)
+    return f"/sites/{SITE_ID}"
+
+
+def site_with_library_description(http_mock, text: str) -> str:
+    library = {"id": "d1", "name": "Documents", "description": text}
+    site = {"id": SITE_ID, "displayName": "Contoso Marketing", "drives": [library]}
+    graph_get(http_mock, f"/sites/{SITE_ID}", site)
+    return f"/sites/{SITE_ID}"
+
+
+def people_with_mail(http_mock, text: str) -> str:
+    graph_get(http_mock, "/users", {"value": [{**ADELE, "mail": text}]})
+    return "/people"
+
+
+def group_member_with_mail(http_mock, text: str) -> str:
+    graph_get(http_mock, "/groups/g-sales", {"displayName": "Sales"})
+    graph_get(http_mock, "/groups/g-sales/members", {"value": [{**ADELE, "mail": text}]})
+    return "/groups/g-sales"
+
+
+def organization_with_domain(http_mock, text: str) -> str:
+    org = {"displayName": "Contoso", "verifiedDomains": [{"name": text, "isDefault": True}]}
+    graph_get(http_mock, "/organization", {"value": [org]})
+    graph_get(http_mock, "/me/memberOf/microsoft.graph.directoryRole", {"value": []})
+    return "/directory"
+
+
+@pytest.mark.parametrize(("raw", "escaped"), HOSTILE_TEXT, ids=["script", "attribute-break"])
+@pytest.mark.parametrize(
+    "place",
+    [
+        site_search_with_description,
+        site_with_description,
+        site_with_library_description,
+        people_with_mail,
+        group_member_with_mail,
+        organization_with_domain,
+    ],
+)
+def test_hostile_text_from_graph_is_shown_escaped_never_as_html(
+    user, http_mock, place, raw, escaped
+):
+    response = user.get(place(http_mock, raw))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert escaped in page
+    assert raw not in page
+
+
 # -- Personal accounts, throttling and refusals --------------------------------
 
 ORGANIZATION_PAGES = [
