@@ -3,7 +3,8 @@
 It registers `responses` handlers for OIDC discovery, instance discovery, the
 token endpoint and Graph, and plays the browser's trip through the IdP: read
 the authorize URL the app redirected to, then post back a code (or an error)
-the way Entra's form_post does.
+the way Entra's form_post does. Adele signs in unless another Account (MEGAN)
+is named.
 """
 
 from __future__ import annotations
