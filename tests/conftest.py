@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 import pytest
 import responses
-from fake_idp import CLIENT_ID, TENANT_ID, FakeIdP
+from fake_idp import ADELE, CLIENT_ID, TENANT_ID, Account, FakeIdP
 
 from app import create_app
 
@@ -44,8 +44,8 @@ def client(app):
     return app.test_client()
 
 
-class SignIn:
-    """Plays a user's trip: /login, the IdP's page, the form_post back."""
+class FakeSignIn:
+    """Plays a user's trip through the fake IdP: /login, its page, the form_post back."""
 
     def __init__(self, client, idp: FakeIdP) -> None:
         self.client = client
@@ -57,19 +57,20 @@ class SignIn:
         assert response.status_code == 302
         return response.headers["Location"]
 
-    def __call__(self, next_path: str = "/", **params):
-        form = self.idp.authorize(self.start(next_path, **params))
+    def __call__(self, next_path: str = "/", *, account: Account = ADELE, **params):
+        form = self.idp.authorize(self.start(next_path, **params), account=account)
         return self.client.post("/getAToken", data=form)
 
 
 @pytest.fixture
-def sign_in(client, idp) -> SignIn:
-    return SignIn(client, idp)
+def fake_sign_in(client, idp) -> FakeSignIn:
+    """Signs `client` in through the fake IdP; call it, or use .start() for the first leg."""
+    return FakeSignIn(client, idp)
 
 
 @pytest.fixture
-def signed_in(sign_in):
-    """A client whose user has signed in."""
-    response = sign_in()
+def signed_in_client(fake_sign_in):
+    """A test client whose user has signed in through the fake IdP."""
+    response = fake_sign_in()
     assert response.status_code == 303
-    return sign_in.client
+    return fake_sign_in.client

@@ -3,7 +3,8 @@
 It registers `responses` handlers for OIDC discovery, instance discovery, the
 token endpoint and Graph, and plays the browser's trip through the IdP: read
 the authorize URL the app redirected to, then post back a code (or an error)
-the way Entra's form_post does.
+the way Entra's form_post does. Adele signs in unless another Account (MEGAN)
+is named.
 """
 
 from __future__ import annotations
@@ -29,6 +30,25 @@ OIDC_SCOPES = frozenset({"openid", "profile", "offline_access"})
 GRAPH_RESOURCE = "https://graph.microsoft.com/"
 
 
+@dataclass(frozen=True)
+class Account:
+    """A person who can sign in at the fake IdP."""
+
+    name: str
+    username: str
+    oid: str
+    login_hint: str
+
+
+ADELE = Account("Adele Vance", "adele@contoso.example", USER_OID, "O.hint-for-adele")
+MEGAN = Account(
+    "Megan Bowen",
+    "megan@contoso.example",
+    "00000000-0000-0000-0000-0000000000bb",
+    "O.hint-for-megan",
+)
+
+
 def b64url(data: object) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
@@ -40,11 +60,10 @@ class FakeIdP:
     issuer: str = f"{AUTHORITY_HOST}/{TENANT_ID}/v2.0"
     discovery_url: str = f"{AUTHORITY_HOST}/{TENANT_ID}/v2.0/.well-known/openid-configuration"
     oidc: bool = False
-    name: str = "Adele Vance"
-    username: str = "adele@contoso.example"
     access_token_lifetime: int = 3600
     codes: dict = field(default_factory=dict)
-    refresh_tokens: set = field(default_factory=set)
+    # Each refresh token the IdP issued, and the account it belongs to.
+    refresh_tokens: dict = field(default_factory=dict)
     token_requests: list = field(default_factory=list)
     # Graph scopes the user has consented to: those asked for at any authorize, plus consent().
     consented_scopes: set = field(default_factory=set)
@@ -80,8 +99,8 @@ class FakeIdP:
 
     # -- the browser's trip -------------------------------------------------
 
-    def authorize(self, auth_uri: str, *, user: str | None = None) -> dict[str, str]:
-        """What the IdP would form_post back after the user signs in."""
+    def authorize(self, auth_uri: str, *, account: Account = ADELE) -> dict[str, str]:
+        """What the IdP would form_post back after `account` signs in."""
         query = {k: v[0] for k, v in parse_qs(urlsplit(auth_uri).query).items()}
         self.authorize_requests.append(query)
         if self.decline_next_authorize:
@@ -94,8 +113,12 @@ class FakeIdP:
             }
         self.consent(*query["scope"].split())
         code = "code-" + uuid.uuid4().hex
-        self.codes[code] = {"nonce": query.get("nonce"), "scope": query["scope"]}
-        return {"code": code, "state": query["state"], "client_info": self.client_info()}
+        self.codes[code] = {
+            "nonce": query.get("nonce"),
+            "scope": query["scope"],
+            "account": account,
+        }
+        return {"code": code, "state": query["state"], "client_info": self.client_info(account)}
 
     def consent(self, *scopes: str) -> None:
         """The user (or an admin) consents to these Graph scopes, as at a sign-in."""
@@ -105,20 +128,20 @@ class FakeIdP:
         """The next authorize ends with the user declining consent (error=access_denied)."""
         self.decline_next_authorize = True
 
-    def client_info(self) -> str:
-        return b64url({"uid": USER_OID, "utid": TENANT_ID})
+    def client_info(self, account: Account) -> str:
+        return b64url({"uid": account.oid, "utid": TENANT_ID})
 
-    def id_token(self, nonce: str | None, **overrides) -> str:
+    def id_token(self, nonce: str | None, account: Account, **overrides) -> str:
         now = int(time.time())
         claims = {
             "iss": self.issuer,
             "aud": CLIENT_ID,
-            "sub": "sub-" + USER_OID,
-            "oid": USER_OID,
+            "sub": "sub-" + account.oid,
+            "oid": account.oid,
             "tid": TENANT_ID,
-            "name": self.name,
-            "preferred_username": self.username,
-            "login_hint": "O.hint-for-adele",
+            "name": account.name,
+            "preferred_username": account.username,
+            "login_hint": account.login_hint,
             "iat": now,
             "nbf": now,
             "exp": now + 3600,
@@ -140,9 +163,10 @@ class FakeIdP:
                 return _error(
                     "invalid_grant", "AADSTS54005: OAuth2 Authorization code was already redeemed."
                 )
-            return self._tokens(grant["scope"], grant["nonce"])
+            return self._tokens(grant["scope"], grant["nonce"], grant["account"])
         if form.get("grant_type") == "refresh_token":
-            if form.get("refresh_token") not in self.refresh_tokens:
+            account = self.refresh_tokens.get(form.get("refresh_token"))
+            if account is None:
                 return _error(
                     "invalid_grant",
                     "AADSTS50173: The provided grant has expired due to it being revoked.",
@@ -150,12 +174,12 @@ class FakeIdP:
             missing = graph_scopes(form.get("scope", "")) - self.consented_scopes
             if missing:
                 return _consent_required(missing)
-            return self._tokens(form["scope"], None)
+            return self._tokens(form["scope"], None, account)
         return _error("unsupported_grant_type", "AADSTS70003: unsupported grant type")
 
-    def _tokens(self, scope: str, nonce: str | None):
+    def _tokens(self, scope: str, nonce: str | None, account: Account):
         refresh = "rt-" + uuid.uuid4().hex
-        self.refresh_tokens.add(refresh)
+        self.refresh_tokens[refresh] = account
         body = {
             "token_type": "Bearer",
             "scope": " ".join(
@@ -165,10 +189,10 @@ class FakeIdP:
             "ext_expires_in": self.access_token_lifetime,
             "access_token": "at-" + uuid.uuid4().hex,
             "refresh_token": refresh,
-            "id_token": self.id_token(nonce, **self.id_token_claims),
+            "id_token": self.id_token(nonce, account, **self.id_token_claims),
         }
         if not self.oidc:
-            body["client_info"] = self.client_info()
+            body["client_info"] = self.client_info(account)
         return 200, {"Content-Type": "application/json"}, json.dumps(body)
 
     def revoke_all(self) -> None:

@@ -9,8 +9,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from fake_idp import GRAPH
 
-from permissions import SCOPE_PURPOSES
-
 BUDGET = {"id": "i1", "name": "Budget.xlsx", "size": 2048, "file": {}}
 ME = {"id": "u1", "displayName": "Adele Vance", "mail": "adele@contoso.example"}
 CLAIMS_B64 = (
@@ -54,12 +52,12 @@ def my_profile(http_mock):
 
 
 def test_user_grants_files_read_when_first_opening_files_and_lands_back_on_them(
-    signed_in, idp, my_files
+    signed_in_client, idp, my_files
 ):
     assert idp.consented_scopes == {"User.ReadBasic.All"}
-    response = signed_in.get("/files")
+    response = signed_in_client.get("/files")
     assert response.status_code == 308
-    response = signed_in.get(response.headers["Location"])
+    response = signed_in_client.get(response.headers["Location"])
     login = urlsplit(response.headers["Location"])
     assert (login.path, parse_qs(login.query)) == (
         "/login",
@@ -67,55 +65,55 @@ def test_user_grants_files_read_when_first_opening_files_and_lands_back_on_them(
     )
     assert my_files.call_count == 0  # no Graph call without the permission
 
-    authorize = follow_to_authorize(signed_in, response)
+    authorize = follow_to_authorize(signed_in_client, response)
     asked = set(query_of(authorize)["scope"][0].split())
     assert {"User.ReadBasic.All", "Files.Read"} <= asked
     assert "prompt" not in query_of(authorize)  # same account: no account picker
 
-    back = signed_in.post("/getAToken", data=idp.authorize(authorize))
+    back = signed_in_client.post("/getAToken", data=idp.authorize(authorize))
     assert back.status_code == 303
     assert back.headers["Location"] == "/files/"
-    page = signed_in.get("/files/")
+    page = signed_in_client.get("/files/")
     assert page.status_code == 200
     assert "Budget.xlsx" in page.get_data(as_text=True)
 
 
 def test_after_granting_files_read_other_pages_need_no_new_sign_in(
-    signed_in, idp, my_files, my_profile
+    signed_in_client, idp, my_files, my_profile
 ):
-    authorize = follow_to_authorize(signed_in, signed_in.get("/files/"))
-    signed_in.post("/getAToken", data=idp.authorize(authorize))
+    authorize = follow_to_authorize(signed_in_client, signed_in_client.get("/files/"))
+    signed_in_client.post("/getAToken", data=idp.authorize(authorize))
     before = len(idp.authorize_requests)
-    assert signed_in.get("/graphcall").status_code == 200
-    assert signed_in.get("/files/").status_code == 200
+    assert signed_in_client.get("/graphcall").status_code == 200
+    assert signed_in_client.get("/files/").status_code == 200
     assert len(idp.authorize_requests) == before
 
 
 def test_declining_files_read_explains_what_it_is_for_and_keeps_the_user_signed_in(
-    signed_in, idp, my_files, my_profile
+    signed_in_client, idp, my_files, my_profile
 ):
-    authorize = follow_to_authorize(signed_in, signed_in.get("/files/"))
+    authorize = follow_to_authorize(signed_in_client, signed_in_client.get("/files/"))
     idp.decline_next()
-    response = signed_in.post("/getAToken", data=idp.authorize(authorize))
+    response = signed_in_client.post("/getAToken", data=idp.authorize(authorize))
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "You declined the permission" in page
-    assert SCOPE_PURPOSES["Files.Read"] in page
+    assert "browse the files in your OneDrive" in page
     assert "<code>Files.Read</code>" in page
     assert "Try again" in page
 
-    profile = signed_in.get("/graphcall")
+    profile = signed_in_client.get("/graphcall")
     assert profile.status_code == 200
     assert "Adele Vance" in profile.get_data(as_text=True)
     assert my_files.call_count == 0
     # Still without the permission: the files page asks for it again rather than failing.
-    response = signed_in.get("/files/")
+    response = signed_in_client.get("/files/")
     assert response.status_code == 302
     assert query_of(response.headers["Location"])["scope"] == ["Files.Read"]
 
 
 def test_claims_challenge_signs_the_user_in_again_with_the_claims_and_the_page_renders(
-    signed_in, idp, http_mock
+    signed_in_client, idp, http_mock
 ):
     http_mock.get(
         f"{GRAPH}/me",
@@ -124,34 +122,34 @@ def test_claims_challenge_signs_the_user_in_again_with_the_claims_and_the_page_r
         headers={"WWW-Authenticate": CHALLENGE},
     )
     http_mock.get(f"{GRAPH}/me", json=ME)
-    with signed_in.session_transaction() as session:
+    with signed_in_client.session_transaction() as session:
         session["signed_in_at"] = 0  # signed in long ago
-    response = signed_in.get("/graphcall")
+    response = signed_in_client.get("/graphcall")
     assert response.status_code == 302
     login = query_of(response.headers["Location"])
     assert login["next"] == ["/graphcall"]
     assert json.loads(login["claims"][0]) == json.loads(CLAIMS)
 
-    authorize = follow_to_authorize(signed_in, response)
+    authorize = follow_to_authorize(signed_in_client, response)
     claims = json.loads(query_of(authorize)["claims"][0])
     assert claims["access_token"]["nbf"] == {"essential": True, "value": "1604106651"}
     assert claims["access_token"]["xms_cc"] == {"values": ["CP1"]}
 
-    back = signed_in.post("/getAToken", data=idp.authorize(authorize))
+    back = signed_in_client.post("/getAToken", data=idp.authorize(authorize))
     assert back.headers["Location"] == "/graphcall"
-    page = signed_in.get("/graphcall")
+    page = signed_in_client.get("/graphcall")
     assert page.status_code == 200
     assert "Adele Vance" in page.get_data(as_text=True)
 
 
-def test_claims_challenge_right_after_sign_in_is_shown_not_looped(signed_in, http_mock):
+def test_claims_challenge_right_after_sign_in_is_shown_not_looped(signed_in_client, http_mock):
     http_mock.get(
         f"{GRAPH}/me",
         json=CAE_REJECTION,
         status=401,
         headers={"WWW-Authenticate": CHALLENGE},
     )
-    response = signed_in.get("/graphcall")
+    response = signed_in_client.get("/graphcall")
     page = response.get_data(as_text=True)
     assert response.status_code == 401
     assert "Continuous access evaluation resulted in challenge" in page

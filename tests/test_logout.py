@@ -7,8 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 from fake_idp import TENANT_ID
 
 
-def test_logout_goes_to_the_end_session_endpoint_with_hint_and_return_address(signed_in):
-    response = signed_in.get("/logout")
+def test_logout_goes_to_the_end_session_endpoint_with_hint_and_return_address(signed_in_client):
+    response = signed_in_client.get("/logout")
     assert response.status_code == 302
     url = urlsplit(response.headers["Location"])
     assert f"{url.scheme}://{url.netloc}{url.path}" == (
@@ -20,9 +20,9 @@ def test_logout_goes_to_the_end_session_endpoint_with_hint_and_return_address(si
     assert "post_logout_redirect_uri=http%3A%2F%2Flocalhost%2F" in url.query
 
 
-def test_after_logout_pages_need_sign_in_again(signed_in):
-    signed_in.get("/logout")
-    assert "Sign in" in signed_in.get("/").get_data(as_text=True)
-    response = signed_in.get("/graphcall")
+def test_after_logout_pages_need_sign_in_again(signed_in_client):
+    signed_in_client.get("/logout")
+    assert "Sign in" in signed_in_client.get("/").get_data(as_text=True)
+    response = signed_in_client.get("/graphcall")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login?")

@@ -27,18 +27,18 @@ def env(env):
     return env | {"OIDC_AUTHORITY": OIDC}
 
 
-def test_sign_in_through_an_oidc_authority(sign_in, http_mock):
-    location = urlsplit(sign_in.start())
+def test_sign_in_through_an_oidc_authority(fake_sign_in, http_mock):
+    location = urlsplit(fake_sign_in.start())
     assert f"{location.scheme}://{location.netloc}{location.path}" == (
         OIDC.removesuffix("/v2.0") + "/oauth2/v2.0/authorize"
     )
-    assert sign_in().status_code == 303
-    assert "Welcome, Adele Vance" in sign_in.client.get("/").get_data(as_text=True)
+    assert fake_sign_in().status_code == 303
+    assert "Welcome, Adele Vance" in fake_sign_in.client.get("/").get_data(as_text=True)
     # No instance discovery against login.microsoftonline.com for an OIDC authority.
     assert not [c for c in http_mock.calls if "login.microsoftonline.com" in c.request.url]
 
 
-def test_graph_token_is_found_again_for_an_oidc_account(sign_in, http_mock):
-    sign_in()
+def test_graph_token_is_found_again_for_an_oidc_account(fake_sign_in, http_mock):
+    fake_sign_in()
     http_mock.get("https://graph.microsoft.com/v1.0/me", json={"displayName": "Adele Vance"})
-    assert sign_in.client.get("/graphcall").status_code == 200
+    assert fake_sign_in.client.get("/graphcall").status_code == 200

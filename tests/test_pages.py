@@ -10,13 +10,6 @@ import pytest
 from fake_idp import GRAPH, PERSONAL_TENANT_ID
 from responses import matchers
 
-from permissions import SCOPE_PURPOSES
-
-PEOPLE_PAGE_SIZE = 10
-PERSON_FIELDS = "id,displayName,jobTitle,department,mail,userPrincipalName,officeLocation"
-FILES_PAGE_SIZE = 25
-SEARCH_PAGE_SIZE = 20
-
 SCRIPT = "<script>alert(1)</script>"
 ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
 SITE_ID = "contoso.sharepoint.com,2c712604-1370-44e7-a1f5-426573fda80a,2d2244c3-251a-49ea"
@@ -28,16 +21,30 @@ ADELE = {
     "mail": "adele@contoso.example",
 }
 HOSTILE_PERSON = {"id": "u-evil", "displayName": SCRIPT, "userPrincipalName": "evil@contoso"}
+# People and a group's members: these fields, ten people a page.
+PEOPLE_QUERY = {
+    "$select": "id,displayName,jobTitle,department,mail,userPrincipalName,officeLocation",
+    "$top": "10",
+}
+# The delegated permissions the Graph pages ask for, one page group each.
+PAGE_PERMISSIONS = (
+    "User.ReadBasic.All",
+    "Group.Read.All",
+    "Directory.AccessAsUser.All",
+    "Files.Read",
+    "Files.Read.All",
+    "Sites.Read.All",
+)
 GRAPH_FORBIDDEN = {
     "error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges."}
 }
 
 
 @pytest.fixture
-def user(signed_in, idp):
+def user(signed_in_client, idp):
     """A signed-in work-account user who has consented to every page's permission."""
-    idp.consent(*SCOPE_PURPOSES)
-    return signed_in
+    idp.consent(*PAGE_PERMISSIONS)
+    return signed_in_client
 
 
 class _Links(HTMLParser):
@@ -94,7 +101,7 @@ def test_people_lists_names_jobs_and_mail_with_one_graph_call(user, http_mock):
         http_mock,
         "/users",
         {"value": [ADELE, HOSTILE_PERSON]},
-        params={"$select": PERSON_FIELDS, "$top": str(PEOPLE_PAGE_SIZE)},
+        params=PEOPLE_QUERY,
     )
     response, sent = one_view(user, http_mock, "/people")
     page = response.get_data(as_text=True)
@@ -113,8 +120,7 @@ def test_people_search_asks_graph_with_eventual_consistency(user, http_mock):
         "/users",
         {"value": [ADELE]},
         params={
-            "$select": PERSON_FIELDS,
-            "$top": str(PEOPLE_PAGE_SIZE),
+            **PEOPLE_QUERY,
             "$search": '"displayName:ad ele" OR "mail:ad ele"',
         },
     )
@@ -140,8 +146,7 @@ def test_more_people_link_carries_graphs_next_link_and_follows_it(user, http_moc
         "/users",
         {"value": [ADELE], "@odata.nextLink": next_link},
         params={
-            "$select": PERSON_FIELDS,
-            "$top": str(PEOPLE_PAGE_SIZE),
+            **PEOPLE_QUERY,
             "$search": '"displayName:ad" OR "mail:ad"',
         },
     )
@@ -234,7 +239,7 @@ def test_group_page_shows_its_name_and_members_with_two_graph_calls(user, http_m
         http_mock,
         "/groups/g-sales/members",
         {"value": [ADELE, HOSTILE_PERSON]},
-        params={"$select": PERSON_FIELDS, "$top": str(PEOPLE_PAGE_SIZE)},
+        params=PEOPLE_QUERY,
     )
     response, sent = one_view(user, http_mock, "/groups/g-sales")
     page = response.get_data(as_text=True)
@@ -334,7 +339,7 @@ def test_my_files_root_lists_folders_and_files_with_one_graph_call(user, http_mo
         http_mock,
         "/me/drive/root/children",
         {"value": [FOLDER, BUDGET]},
-        params={"$top": str(FILES_PAGE_SIZE)},
+        params={"$top": "25"},
     )
     response, sent = one_view(user, http_mock, "/files/")
     page = response.get_data(as_text=True)
@@ -373,7 +378,7 @@ def test_more_files_link_stays_in_the_folder(user, http_mock):
         http_mock,
         "/me/drive/root:/Documents:/children",
         {"value": [BUDGET], "@odata.nextLink": next_link},
-        params={"$top": str(FILES_PAGE_SIZE)},
+        params={"$top": "25"},
     )
     http_mock.get(next_link, json={"value": [{"id": "i8", "name": "Plan.docx", "file": {}}]})
     first_page = user.get("/files/Documents").get_data(as_text=True)
@@ -402,7 +407,7 @@ def search_request(query: str, start: int) -> dict:
                 "entityTypes": ["driveItem"],
                 "query": {"queryString": query},
                 "from": start,
-                "size": SEARCH_PAGE_SIZE,
+                "size": 20,
             }
         ]
     }
@@ -424,7 +429,7 @@ def test_file_search_shows_hits_and_a_more_link_that_fetches_the_next_page(user,
     http_mock.post(
         f"{GRAPH}/search/query",
         json=search_answer(next_file, total=21, more=False),
-        match=[matchers.json_params_matcher(search_request("budget", SEARCH_PAGE_SIZE))],
+        match=[matchers.json_params_matcher(search_request("budget", 20))],
     )
     response, sent = one_view(user, http_mock, "/search?q=budget")
     page = response.get_data(as_text=True)
@@ -437,7 +442,7 @@ def test_file_search_shows_hits_and_a_more_link_that_fetches_the_next_page(user,
     assert graph_paths(sent) == ["POST /v1.0/search/query"]
 
     more = unescape(link_to(page, "/search?"))
-    assert parse_qs(urlsplit(more).query) == {"q": ["budget"], "from": [str(SEARCH_PAGE_SIZE)]}
+    assert parse_qs(urlsplit(more).query) == {"q": ["budget"], "from": ["20"]}
     response, sent = one_view(user, http_mock, more)
     page = response.get_data(as_text=True)
     assert "Budget 2025.xlsx" in page
@@ -489,7 +494,7 @@ def test_site_search_lists_sites_linking_to_their_libraries(user, http_mock):
         http_mock,
         "/sites",
         {"value": sites},
-        params={"search": "market", "$top": str(FILES_PAGE_SIZE)},
+        params={"search": "market", "$top": "25"},
     )
     response, sent = one_view(user, http_mock, "/sites?q=market")
     page = response.get_data(as_text=True)
@@ -528,6 +533,74 @@ def test_a_sites_libraries_come_from_one_graph_call(user, http_mock):
     assert graph_paths(sent) == [f"GET /v1.0/sites/{SITE_ID}"]
 
 
+# -- Hostile text from Graph -------------------------------------------------
+
+# Graph data a tenant's users control, and how it must appear in our HTML.
+HOSTILE_TEXT = [
+    (SCRIPT, ESCAPED_SCRIPT),
+    ('"><img src=x onerror=alert(1)>', "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;"),
+]
+
+
+def site_search_with_description(http_mock, text: str) -> str:
+    site = {"id": SITE_ID, "displayName": "Contoso Marketing", "description": text}
+    graph_get(http_mock, "/sites", {"value": [site]})
+    return "/sites?q=market"
+
+
+def site_with_description(http_mock, text: str) -> str:
+    site = {"id": SITE_ID, "displayName": "Contoso Marketing", "description": text, "drives": []}
+    graph_get(http_mock, f"/sites/{SITE_ID}", site)
+    return f"/sites/{SITE_ID}"
+
+
+def site_with_library_description(http_mock, text: str) -> str:
+    library = {"id": "d1", "name": "Documents", "description": text}
+    site = {"id": SITE_ID, "displayName": "Contoso Marketing", "drives": [library]}
+    graph_get(http_mock, f"/sites/{SITE_ID}", site)
+    return f"/sites/{SITE_ID}"
+
+
+def people_with_mail(http_mock, text: str) -> str:
+    graph_get(http_mock, "/users", {"value": [{**ADELE, "mail": text}]})
+    return "/people"
+
+
+def group_member_with_mail(http_mock, text: str) -> str:
+    graph_get(http_mock, "/groups/g-sales", {"displayName": "Sales"})
+    graph_get(http_mock, "/groups/g-sales/members", {"value": [{**ADELE, "mail": text}]})
+    return "/groups/g-sales"
+
+
+def organization_with_domain(http_mock, text: str) -> str:
+    org = {"displayName": "Contoso", "verifiedDomains": [{"name": text, "isDefault": True}]}
+    graph_get(http_mock, "/organization", {"value": [org]})
+    graph_get(http_mock, "/me/memberOf/microsoft.graph.directoryRole", {"value": []})
+    return "/directory"
+
+
+@pytest.mark.parametrize(("raw", "escaped"), HOSTILE_TEXT, ids=["script", "attribute-break"])
+@pytest.mark.parametrize(
+    "place",
+    [
+        site_search_with_description,
+        site_with_description,
+        site_with_library_description,
+        people_with_mail,
+        group_member_with_mail,
+        organization_with_domain,
+    ],
+)
+def test_hostile_text_from_graph_is_shown_escaped_never_as_html(
+    user, http_mock, place, raw, escaped
+):
+    response = user.get(place(http_mock, raw))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert escaped in page
+    assert raw not in page
+
+
 # -- Personal accounts, throttling and refusals --------------------------------
 
 ORGANIZATION_PAGES = [
@@ -542,11 +615,11 @@ ORGANIZATION_PAGES = [
 
 
 @pytest.fixture
-def personal_user(sign_in, idp):
+def personal_user(fake_sign_in, idp):
     idp.id_token_claims = {"tid": PERSONAL_TENANT_ID}
-    idp.consent(*SCOPE_PURPOSES)
-    assert sign_in().status_code == 303
-    return sign_in.client
+    idp.consent(*PAGE_PERMISSIONS)
+    assert fake_sign_in().status_code == 303
+    return fake_sign_in.client
 
 
 @pytest.mark.parametrize("url", ORGANIZATION_PAGES)

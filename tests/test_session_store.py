@@ -24,8 +24,8 @@ def test_unreachable_redis_is_a_clear_503_not_a_crash(env, caplog):
     assert "session store unavailable: ConnectionError" in caplog.text
 
 
-def test_session_cookie_holds_only_an_opaque_id(signed_in):
-    cookie = signed_in.get_cookie("session")
+def test_session_cookie_holds_only_an_opaque_id(signed_in_client):
+    cookie = signed_in_client.get_cookie("session")
     # A cookie-based session would carry the data itself: long, with signature dots.
     assert cookie.http_only
     assert len(cookie.value) <= 64 and "." not in cookie.value
