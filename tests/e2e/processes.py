@@ -60,7 +60,7 @@ class Process:
 
 class Emulator(Process):
     def __init__(self, state_dir: Path, redirect_uris: list[str], log: Path) -> None:
-        args = [sys.executable, "-m", "emulator", "--state-dir", str(state_dir)]
+        args = [sys.executable, "-m", "entra_emulator", "--state-dir", str(state_dir)]
         args += ["--https-port", "0", "--http-port", "0"]
         for uri in redirect_uris:
             args += ["--redirect-uri", uri]

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 from emulator_helpers import TIMEOUT, Browser
-
-from emulator.server import start_emulator
+from entra_emulator.server import start_emulator
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import msal
 import requests
-
-from emulator.scripted_browser import Browser
+from entra_emulator.scripted_browser import Browser
 
 REDIRECT_URI = "http://localhost:5000/getAToken"
 ADELE = "adele@contoso.example"

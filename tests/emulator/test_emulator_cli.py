@@ -1,4 +1,4 @@
-"""python -m emulator: the ready line, emulator.json, and a clean exit on SIGTERM."""
+"""python -m entra_emulator: the ready line, emulator.json, and a clean exit on SIGTERM."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def test_cli_writes_settings_and_stops_on_sigterm(tmp_path):
         [
             sys.executable,
             "-m",
-            "emulator",
+            "entra_emulator",
             "--https-port",
             "0",
             "--http-port",
@@ -53,7 +53,8 @@ def test_cli_writes_settings_and_stops_on_sigterm(tmp_path):
 
 def test_cli_refuses_a_non_loopback_host(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "emulator", "--host", "192.0.2.1", "--state-dir", str(tmp_path)],
+        [sys.executable, "-m", "entra_emulator", "--host", "192.0.2.1"]
+        + ["--state-dir", str(tmp_path)],
         cwd=ROOT,
         capture_output=True,
         text=True,
