@@ -7,7 +7,7 @@ import logging
 import signal
 import threading
 
-from .server import LOOPBACK_HOSTS, start_emulator
+from .server import LOOPBACK_HOSTS, start
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    handle = start_emulator(
+    handle = start(
         args.state_dir,
         https_port=args.https_port,
         http_port=args.http_port,
