@@ -27,8 +27,8 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from entra_emulator import start  # noqa: E402
 from entra_emulator.scripted_browser import Browser  # noqa: E402
-from entra_emulator.server import start_emulator  # noqa: E402
 
 from app import create_app  # noqa: E402
 
@@ -62,9 +62,7 @@ def main() -> int:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        emulator = start_emulator(
-            Path(tmp) / "emulator", redirect_uris=["http://localhost/getAToken"]
-        )
+        emulator = start(Path(tmp) / "emulator", redirect_uris=["http://localhost/getAToken"])
         os.environ["REQUESTS_CA_BUNDLE"] = emulator.ca_bundle  # as the demo configures it
         session_dir = Path(tmp) / "sessions"
         app = create_app(

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[2] / "emulator" / "README.md"
 
 TESTS = """
 import msal
@@ -18,7 +22,7 @@ def test_starts_from_the_seeded_tenant(entra_emulator):
 def test_session_fixture_is_the_same_emulator(entra_emulator, entra_emulator_session):
     assert entra_emulator is entra_emulator_session
 
-def test_signs_in_with_msal_and_reads_me(entra_emulator):
+def test_signs_in_over_the_listeners_and_tls(entra_emulator):
     uri = "http://localhost/getAToken"
     entra_emulator.register_client("my-app", "my-secret", [uri])
     app = msal.ConfidentialClientApplication(
@@ -34,8 +38,15 @@ def test_signs_in_with_msal_and_reads_me(entra_emulator):
 """
 
 
+def _quick_start() -> str:
+    """The README's quick start, run as written, so the README cannot drift."""
+    text = README.read_text(encoding="utf-8")
+    return re.search(r"```python\n(import msal\n.*?)```", text, re.DOTALL).group(1)
+
+
 def _run_pytest(tmp_path, *args: str) -> subprocess.CompletedProcess:
     (tmp_path / "test_with_plugin.py").write_text(TESTS, encoding="utf-8")
+    (tmp_path / "test_quick_start.py").write_text(_quick_start(), encoding="utf-8")
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error", *args],
         cwd=tmp_path,
@@ -48,12 +59,12 @@ def _run_pytest(tmp_path, *args: str) -> subprocess.CompletedProcess:
 def test_fixtures_come_from_the_entry_point(tmp_path):
     result = _run_pytest(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "4 passed" in result.stdout
+    assert "5 passed" in result.stdout
 
 
 def test_in_process_only_when_configured(tmp_path):
     (tmp_path / "pytest.ini").write_text("[pytest]\nentra_emulator_listen = false\n")
-    result = _run_pytest(tmp_path, "-k", "not signs_in")
+    result = _run_pytest(tmp_path, "test_with_plugin.py", "-k", "not listeners")
     assert result.returncode == 0, result.stdout + result.stderr
     (tmp_path / "test_offline.py").write_text(
         "def test_offline(entra_emulator):\n"
