@@ -25,11 +25,11 @@ def emulator(offline):
     return offline
 
 
-def _msal_app(emulator, **kwargs):
+def _msal_app(emulator, client_id=None, secret=None, **kwargs):
     kwargs.setdefault("http_client", emulator.http_client())
     return msal.ConfidentialClientApplication(
-        emulator.client_id,
-        client_credential=kwargs.pop("secret", emulator.client_secret),
+        client_id or emulator.client_id,
+        client_credential=secret or emulator.client_secret,
         authority=emulator.authority,
         **kwargs,
     )
@@ -47,6 +47,12 @@ def _graph_me(emulator, token: str) -> requests.Response:
         return graph.get(
             f"{emulator.graph_endpoint}/me", headers={"Authorization": f"Bearer {token}"}
         )
+
+
+def _redeem(emulator, app, user=ADELE) -> dict:
+    """Sign USER in headlessly and redeem the code with MSAL."""
+    flow = _flow(app)
+    return app.acquire_token_by_auth_code_flow(flow, emulator.sign_in(flow["auth_uri"], user))
 
 
 def test_urls_are_the_real_services(emulator):
@@ -94,12 +100,7 @@ def test_sign_in_stops_at_error_pages(emulator):
     app = _msal_app(emulator)
     with pytest.raises(entra_emulator.SignInError, match="AADSTS50034"):
         emulator.sign_in(_flow(app)["auth_uri"], "nobody@contoso.example")
-    stranger = msal.ConfidentialClientApplication(
-        "11111111-1111-1111-1111-111111111111",
-        client_credential="x",
-        authority=emulator.authority,
-        http_client=emulator.http_client(),
-    )
+    stranger = _msal_app(emulator, "11111111-1111-1111-1111-111111111111", "x")
     with pytest.raises(entra_emulator.SignInError, match="AADSTS700016"):
         emulator.sign_in(_flow(stranger)["auth_uri"], ADELE)
 
@@ -150,11 +151,7 @@ def test_added_user_signs_in_is_listed_and_is_gone_after_reset(emulator):
         "kim@contoso.example", "Kim Akers", groups=["All Company"], jobTitle="Engineer"
     )
     assert {"upn": "kim@contoso.example", "name": "Kim Akers", "id": user["id"]} in emulator.users
-    app = _msal_app(emulator)
-    flow = _flow(app)
-    result = app.acquire_token_by_auth_code_flow(
-        flow, emulator.sign_in(flow["auth_uri"], "kim@contoso.example")
-    )
+    result = _redeem(emulator, _msal_app(emulator), "kim@contoso.example")
     me = _graph_me(emulator, result["access_token"]).json()
     assert (me["id"], me["jobTitle"]) == (user["id"], "Engineer")
     emulator.reset()
@@ -165,8 +162,7 @@ def test_added_user_signs_in_is_listed_and_is_gone_after_reset(emulator):
 
 def test_reset_forgets_consent(emulator):
     app = _msal_app(emulator)
-    flow = _flow(app)
-    app.acquire_token_by_auth_code_flow(flow, emulator.sign_in(flow["auth_uri"], ADELE))
+    assert "access_token" in _redeem(emulator, app)
     emulator.reset()
     flow = _flow(app)
     declined = emulator.sign_in(flow["auth_uri"], ADELE, consent=False)
@@ -175,30 +171,15 @@ def test_reset_forgets_consent(emulator):
 
 def test_registered_client_signs_in_with_its_own_secret(emulator):
     emulator.register_client("c-2", "s-2", [REDIRECT_URI], display_name="Second app")
-    app = msal.ConfidentialClientApplication(
-        "c-2",
-        client_credential="s-2",
-        authority=emulator.authority,
-        http_client=emulator.http_client(),
-    )
-    flow = _flow(app)
-    result = app.acquire_token_by_auth_code_flow(flow, emulator.sign_in(flow["auth_uri"], ADELE))
+    result = _redeem(emulator, _msal_app(emulator, "c-2", "s-2"))
     assert result["id_token_claims"]["aud"] == "c-2"
-    wrong = msal.ConfidentialClientApplication(
-        "c-2",
-        client_credential="nope",
-        authority=emulator.authority,
-        http_client=emulator.http_client(),
-    )
-    flow = _flow(wrong)
-    refused = wrong.acquire_token_by_auth_code_flow(flow, emulator.sign_in(flow["auth_uri"], ADELE))
+    refused = _redeem(emulator, _msal_app(emulator, "c-2", "nope"))
     assert refused["error_codes"] == [7000215]
 
 
 def test_handle_knobs_match_the_control_api(emulator):
     app = _msal_app(emulator)
-    flow = _flow(app)
-    result = app.acquire_token_by_auth_code_flow(flow, emulator.sign_in(flow["auth_uri"], ADELE))
+    result = _redeem(emulator, app)
     emulator.set_fault(429, count=1, retry_after=3)
     throttled = _graph_me(emulator, result["access_token"])
     assert (throttled.status_code, throttled.headers["Retry-After"]) == (429, "3")
