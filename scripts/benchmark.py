@@ -27,9 +27,10 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from entra_emulator import start  # noqa: E402
+from entra_emulator.scripted_browser import Browser  # noqa: E402
+
 from app import create_app  # noqa: E402
-from emulator.scripted_browser import Browser  # noqa: E402
-from emulator.server import start_emulator  # noqa: E402
 
 PAGES = ["/graphcall", "/people", "/groups", "/directory", "/files/", "/search?q=report", "/sites"]
 SCOPES = ["Group.Read.All", "Directory.AccessAsUser.All", "Files.Read", "Files.Read.All"]
@@ -61,9 +62,7 @@ def main() -> int:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        emulator = start_emulator(
-            Path(tmp) / "emulator", redirect_uris=["http://localhost/getAToken"]
-        )
+        emulator = start(Path(tmp) / "emulator", redirect_uris=["http://localhost/getAToken"])
         os.environ["REQUESTS_CA_BUNDLE"] = emulator.ca_bundle  # as the demo configures it
         session_dir = Path(tmp) / "sessions"
         app = create_app(

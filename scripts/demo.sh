@@ -5,7 +5,7 @@
 # through environment variables only, as you would point it at a real tenant.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh requirements.txt
+bash scripts/setup.sh requirements.txt ./emulator
 
 configured=${CLIENT_ID:-}
 if [ -z "$configured" ] && [ -f .env ]; then
@@ -18,7 +18,7 @@ fi
 
 state=.state/emulator
 rm -f "$state/emulator.json"
-.venv/bin/python -m emulator --state-dir "$state" --https-port "${EMULATOR_HTTPS_PORT:-8443}" \
+.venv/bin/entra-emulator --state-dir "$state" --https-port "${EMULATOR_HTTPS_PORT:-8443}" \
   --http-port "${EMULATOR_HTTP_PORT:-8080}" &
 emulator_pid=$!
 app_pid=

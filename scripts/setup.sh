@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates .venv (Python 3.11+) and installs the given requirements files into it.
+# Creates .venv (Python 3.11+) and installs the given requirements files (or, for a
+# folder such as ./emulator, that distribution) into it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
@@ -9,6 +10,10 @@ sys.exit(0 if sys.version_info >= (3, 11) else 1)
 PY
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-for file in "$@"; do
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$file"
+for what in "$@"; do
+  if [ -d "$what" ]; then
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check "$what"
+  else
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$what"
+  fi
 done

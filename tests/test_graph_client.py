@@ -18,8 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import responses
+from entra_emulator.certs import make_certificates
 
-from emulator.certs import make_certificates
 from graph.client import (
     GraphBusy,
     GraphClaimsChallenge,

@@ -13,8 +13,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from entra_emulator.net import free_port
 from playwright.sync_api import Page, sync_playwright
-from processes import ROOT, App, Emulator, app_env, free_port, port_open, wait_until
+from processes import ROOT, App, EmulatorProcess, app_env, port_open, wait_until
 
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 CHROMIUM = "/usr/bin/chromium"
@@ -49,9 +50,10 @@ def ports() -> dict[str, int]:
 
 
 @pytest.fixture(scope="session")
-def emulator(tmp_path_factory, artifacts, ports):
+def emulator_process(tmp_path_factory, artifacts, ports):
+    """entra-emulator as a separate process, as the demo runs it."""
     redirect_uris = [f"http://localhost:{ports[n]}/getAToken" for n in ("app", "oidc_app")]
-    process = Emulator(
+    process = EmulatorProcess(
         tmp_path_factory.mktemp("emulator"), redirect_uris, artifacts / "emulator.log"
     )
     yield process
@@ -59,10 +61,10 @@ def emulator(tmp_path_factory, artifacts, ports):
 
 
 @pytest.fixture(scope="session")
-def app_server(emulator, tmp_path_factory, artifacts, ports):
+def app_server(emulator_process, tmp_path_factory, artifacts, ports):
     """The app under `flask run`, with file sessions, against the Entra-shaped authority."""
     tmp = tmp_path_factory.mktemp("app")
-    process = App(ports["app"], app_env(emulator, tmp), artifacts / "app.log")
+    process = App(ports["app"], app_env(emulator_process, tmp), artifacts / "app.log")
     yield process
     process.stop()
 
@@ -87,17 +89,21 @@ def redis_url(tmp_path_factory, artifacts):
 
 
 @pytest.fixture(scope="session")
-def oidc_app_server(emulator, redis_url, tmp_path_factory, artifacts, ports):
+def oidc_app_server(emulator_process, redis_url, tmp_path_factory, artifacts, ports):
     """The app under gunicorn (2 workers sharing Redis sessions) against an OIDC authority."""
     tmp = tmp_path_factory.mktemp("oidc_app")
-    env = app_env(emulator, tmp, oidc=True) | {"SESSION_TYPE": "redis", "REDIS_URL": redis_url}
+    env = app_env(emulator_process, tmp, oidc=True) | {
+        "SESSION_TYPE": "redis",
+        "REDIS_URL": redis_url,
+    }
     process = App(ports["oidc_app"], env, artifacts / "oidc_app.log", gunicorn=True)
     yield process
     process.stop()
 
 
 @pytest.fixture(scope="session")
-def browser():
+def chromium():
+    """Headless Chromium (the system's, never downloaded)."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         yield browser
@@ -113,11 +119,11 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture
-def page(browser, request, artifacts, emulator) -> Page:
+def page(chromium, request, artifacts, emulator_process) -> Page:
     # Every test starts as a new visitor: fresh cookies, nothing consented yet.
-    emulator.control("POST", "/consent/reset")
-    emulator.control("DELETE", "/faults")
-    context = browser.new_context()
+    emulator_process.control("POST", "/consent/reset")
+    emulator_process.control("DELETE", "/faults")
+    context = chromium.new_context()
     context.set_default_timeout(15_000)
     page = context.new_page()
     yield page

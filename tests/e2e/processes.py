@@ -10,16 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-import requests
+from entra_emulator.net import trusting_session
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until(check, what: str, process: subprocess.Popen, timeout: float = START_TIMEOUT):
@@ -58,9 +52,11 @@ class Process:
         self._log_file.close()
 
 
-class Emulator(Process):
+class EmulatorProcess(Process):
+    """entra-emulator as its own process, found through the emulator.json it writes."""
+
     def __init__(self, state_dir: Path, redirect_uris: list[str], log: Path) -> None:
-        args = [sys.executable, "-m", "emulator", "--state-dir", str(state_dir)]
+        args = [sys.executable, "-m", "entra_emulator", "--state-dir", str(state_dir)]
         args += ["--https-port", "0", "--http-port", "0"]
         for uri in redirect_uris:
             args += ["--redirect-uri", uri]
@@ -68,13 +64,11 @@ class Emulator(Process):
         super().__init__(args, dict(os.environ), log)
         wait_until(info_path.exists, "the emulator", self.popen)
         self.info = json.loads(info_path.read_text())
-        self.http = requests.Session()
+        self.http = trusting_session(self.info["ca_bundle"])
 
     def control(self, method: str, path: str, **json_body) -> dict:
         url = self.info["control_url"] + path
-        response = self.http.request(
-            method, url, json=json_body or None, timeout=10, verify=self.info["ca_bundle"]
-        )
+        response = self.http.request(method, url, json=json_body or None, timeout=10)
         response.raise_for_status()
         return response.json() if response.content else {}
 
@@ -98,7 +92,7 @@ class App(Process):
         wait_until(lambda: port_open(port), "the app", self.popen)
 
 
-def app_env(emulator: Emulator, tmp: Path, *, oidc: bool = False) -> dict[str, str]:
+def app_env(emulator: EmulatorProcess, tmp: Path, *, oidc: bool = False) -> dict[str, str]:
     info = emulator.info
     env = {
         "CLIENT_ID": info["client_id"],

@@ -64,20 +64,20 @@ def test_each_page_asks_for_its_permission_once_and_shows_demo_data(page, app_se
         assert "127.0.0.1" not in page.url
 
 
-def test_throttled_graph_call_is_retried_and_the_page_renders(page, app_server, emulator):
+def test_throttled_graph_call_is_retried_and_the_page_renders(page, app_server, emulator_process):
     sign_in(page, app_server.url)
-    emulator.control("POST", "/counters/reset")
-    emulator.control("POST", "/faults", status=429, count=1, retry_after=1)
+    emulator_process.control("POST", "/counters/reset")
+    emulator_process.control("POST", "/faults", status=429, count=1, retry_after=1)
     page.goto(app_server.url + "/graphcall")
     expect(page.get_by_role("heading", name="Your profile")).to_be_visible()
-    assert emulator.counters()["graph_paths"].get("/v1.0/me") == 2
+    assert emulator_process.counters()["graph_paths"].get("/v1.0/me") == 2
 
 
-def test_graph_busy_beyond_the_retry_cap_says_so(page, app_server, emulator):
+def test_graph_busy_beyond_the_retry_cap_says_so(page, app_server, emulator_process):
     sign_in(page, app_server.url)
-    emulator.control("POST", "/faults", status=429, count=5, retry_after=30)
+    emulator_process.control("POST", "/faults", status=429, count=5, retry_after=30)
     response = page.goto(app_server.url + "/graphcall")
     assert response.status == 503
     assert response.headers["retry-after"] == "30"
     expect(page.get_by_role("heading", name="Microsoft Graph is busy")).to_be_visible()
-    emulator.control("DELETE", "/faults")
+    emulator_process.control("DELETE", "/faults")

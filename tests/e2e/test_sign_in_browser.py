@@ -10,7 +10,7 @@ from flows import DEMO_USER, IDP_PAGE, answer_consent, pick_user, sign_in
 from playwright.sync_api import expect
 
 
-def test_sign_in_consent_profile_and_sign_out(page, app_server, emulator):
+def test_sign_in_consent_profile_and_sign_out(page, app_server, emulator_process):
     page.goto(app_server.url + "/")
     page.get_by_role("link", name="Sign in").first.click()
     pick_user(page)
@@ -28,11 +28,11 @@ def test_sign_in_consent_profile_and_sign_out(page, app_server, emulator):
     expect(photo).to_be_visible()
     assert photo.evaluate("img => img.naturalWidth") > 0
 
-    before = emulator.counters()["logout"]
+    before = emulator_process.counters()["logout"]
     page.get_by_role("link", name="Sign out").click()
     expect(page).to_have_url(app_server.url + "/")
     expect(page.get_by_role("link", name="Sign in").first).to_be_visible()
-    assert emulator.counters()["logout"] == before + 1
+    assert emulator_process.counters()["logout"] == before + 1
     page.goto(app_server.url + "/graphcall")
     expect(page).to_have_url(IDP_PAGE)  # sign in again
 
@@ -53,34 +53,34 @@ def test_cancel_at_consent_shows_a_friendly_error(page, app_server):
     expect(page.get_by_role("link", name="Try again")).to_be_visible()
 
 
-def test_expired_access_token_is_refreshed_silently(page, app_server, emulator):
+def test_expired_access_token_is_refreshed_silently(page, app_server, emulator_process):
     # MSAL refreshes a token with under five minutes left: 301 s is stale within a second.
-    emulator.control("POST", "/settings", access_token_lifetime=301)
+    emulator_process.control("POST", "/settings", access_token_lifetime=301)
     try:
         sign_in(page, app_server.url)
         time.sleep(1.5)
-        before = emulator.counters()["token"]
+        before = emulator_process.counters()["token"]
         page.goto(app_server.url + "/graphcall")
         expect(page.get_by_role("heading", name="Your profile")).to_be_visible()
-        assert emulator.counters()["token"] > before
+        assert emulator_process.counters()["token"] > before
     finally:
-        emulator.control("POST", "/settings", access_token_lifetime=3600)
+        emulator_process.control("POST", "/settings", access_token_lifetime=3600)
 
 
-def test_revoked_refresh_token_leads_back_through_sign_in(page, app_server, emulator):
-    emulator.control("POST", "/settings", access_token_lifetime=301)
+def test_revoked_refresh_token_leads_back_through_sign_in(page, app_server, emulator_process):
+    emulator_process.control("POST", "/settings", access_token_lifetime=301)
     try:
         sign_in(page, app_server.url, user="Megan Bowen")
         time.sleep(1.5)
-        emulator.control("POST", "/revoke", user="megan@contoso.example")
-        before = emulator.counters()["authorize"]
+        emulator_process.control("POST", "/revoke", user="megan@contoso.example")
+        before = emulator_process.counters()["authorize"]
         page.goto(app_server.url + "/graphcall")
         # Signed in again as the same user (login_hint, IdP session): no account picker.
         expect(page).to_have_url(app_server.url + "/graphcall")
         expect(page.get_by_text("Marketing Manager")).to_be_visible()
-        assert emulator.counters()["authorize"] == before + 1
+        assert emulator_process.counters()["authorize"] == before + 1
     finally:
-        emulator.control("POST", "/settings", access_token_lifetime=3600)
+        emulator_process.control("POST", "/settings", access_token_lifetime=3600)
 
 
 def test_oidc_authority_under_gunicorn_with_redis_sessions(page, oidc_app_server):
@@ -92,7 +92,7 @@ def test_oidc_authority_under_gunicorn_with_redis_sessions(page, oidc_app_server
         expect(page.get_by_text("Senior Software Engineer")).to_be_visible()
 
 
-def test_a_sign_in_response_replayed_in_another_browser_is_refused(page, browser, app_server):
+def test_a_sign_in_response_replayed_in_another_browser_is_refused(page, chromium, app_server):
     """Login CSRF: an attacker's code, posted from their page into a victim's browser."""
     # The attacker signs in but stops their own browser before the response lands.
     page.route("**/getAToken", lambda route: route.abort())
@@ -104,7 +104,7 @@ def test_a_sign_in_response_replayed_in_another_browser_is_refused(page, browser
     fields = callback.value.post_data
     assert "code=" in fields
 
-    victim = browser.new_context()
+    victim = chromium.new_context()
     try:
         victim_page = victim.new_page()
         inputs = "".join(
@@ -125,12 +125,14 @@ def test_a_sign_in_response_replayed_in_another_browser_is_refused(page, browser
         victim.close()
 
 
-def test_token_rejected_by_graph_is_renewed_without_asking_the_user(page, app_server, emulator):
+def test_token_rejected_by_graph_is_renewed_without_asking_the_user(
+    page, app_server, emulator_process
+):
     sign_in(page, app_server.url, user="Nestor Wilke")
-    emulator.control("POST", "/expire-tokens")
-    before = emulator.counters()
+    emulator_process.control("POST", "/expire-tokens")
+    before = emulator_process.counters()
     page.goto(app_server.url + "/graphcall")
     expect(page.get_by_role("heading", name="Your profile")).to_be_visible()
-    after = emulator.counters()
+    after = emulator_process.counters()
     assert after["token"] == before["token"] + 1  # one refresh
     assert after["authorize"] == before["authorize"]  # no trip to the sign-in pages

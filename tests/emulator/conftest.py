@@ -1,43 +1,24 @@
-"""An in-process emulator per test module, shared by the tests in that module."""
+"""The emulator's own suite, on the plugin's fixtures (entra_emulator, entra_emulator_session).
+
+Most tests here go over the real loopback listeners and TLS; test_emulator_inprocess.py
+covers the in-process transport.
+"""
 
 from __future__ import annotations
 
 import pytest
-import requests
-from emulator_helpers import TIMEOUT, Browser
-
-from emulator.server import start_emulator
-
-
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory):
-    handle = start_emulator(tmp_path_factory.mktemp("emulator"))
-    yield handle
-    handle.stop()
 
 
 @pytest.fixture
-def https(emulator):
-    """A requests session that trusts the emulator's CA."""
-    with requests.Session() as session:
-        session.verify = emulator.ca_bundle
-        session.trust_env = False  # else REQUESTS_CA_BUNDLE in the environment wins over .verify
+def ca_trusting_session(entra_emulator_session):
+    """A requests session over the listeners that trusts the emulator's CA only."""
+    with entra_emulator_session.trusting_session() as session:
         yield session
 
 
 @pytest.fixture(autouse=True)
-def _clean_knobs(emulator):
+def _clean_knobs(entra_emulator_session):
+    """Tests sharing the session's emulator leave no fault or short token lifetime behind."""
     yield
-    control = emulator.control_url
-    with requests.Session() as session:
-        session.verify = emulator.ca_bundle
-        session.trust_env = False
-        session.delete(f"{control}/faults", timeout=TIMEOUT)
-        session.post(f"{control}/settings", json={"access_token_lifetime": 3600}, timeout=TIMEOUT)
-
-
-@pytest.fixture
-def browser():
-    walker = Browser()
-    yield walker
-    walker.session.close()
+    entra_emulator_session.clear_faults()
+    entra_emulator_session.set_access_token_lifetime(3600)

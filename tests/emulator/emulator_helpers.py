@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import msal
-import requests
-
-from emulator.scripted_browser import Browser
+from entra_emulator.scripted_browser import Browser
 
 REDIRECT_URI = "http://localhost:5000/getAToken"
 ADELE = "adele@contoso.example"
@@ -14,9 +12,7 @@ TIMEOUT = 10
 
 def make_app(emulator, *, oidc: bool = False, secret: str | None = None):
     """A real MSAL confidential client pointed at the emulator, as the app builds it."""
-    session = requests.Session()
-    session.verify = emulator.ca_bundle
-    session.trust_env = False  # else REQUESTS_CA_BUNDLE in the environment wins over .verify
+    session = emulator.trusting_session()
     where = (
         {"oidc_authority": emulator.oidc_authority}
         if oidc

@@ -1,4 +1,7 @@
-"""python -m emulator: the ready line, emulator.json, and a clean exit on SIGTERM."""
+"""entra-emulator: the ready line, emulator.json, and a clean exit on SIGTERM.
+
+Run from a temporary folder, so what runs is the installed distribution, not the source tree.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +11,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-import requests
+from entra_emulator.net import trusting_session
 
-ROOT = Path(__file__).resolve().parents[2]
+CONSOLE_SCRIPT = str(Path(sys.executable).with_name("entra-emulator"))
 
 
 def test_cli_writes_settings_and_stops_on_sigterm(tmp_path):
     process = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "emulator",
+            CONSOLE_SCRIPT,
             "--https-port",
             "0",
             "--http-port",
@@ -28,7 +29,7 @@ def test_cli_writes_settings_and_stops_on_sigterm(tmp_path):
             "--redirect-uri",
             "http://localhost:5001/getAToken",
         ],
-        cwd=ROOT,
+        cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -38,9 +39,7 @@ def test_cli_writes_settings_and_stops_on_sigterm(tmp_path):
         assert line == f"emulator ready: {tmp_path / 'emulator.json'}"
         settings = json.loads((tmp_path / "emulator.json").read_text(encoding="utf-8"))
         assert settings["pid"] == process.pid
-        with requests.Session() as session:
-            session.trust_env = False
-            session.verify = settings["ca_bundle"]
+        with trusting_session(settings["ca_bundle"]) as session:
             discovery = session.get(
                 f"{settings['authority']}/v2.0/.well-known/openid-configuration", timeout=10
             ).json()
@@ -53,8 +52,9 @@ def test_cli_writes_settings_and_stops_on_sigterm(tmp_path):
 
 def test_cli_refuses_a_non_loopback_host(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "emulator", "--host", "192.0.2.1", "--state-dir", str(tmp_path)],
-        cwd=ROOT,
+        [sys.executable, "-m", "entra_emulator", "--host", "192.0.2.1"]
+        + ["--state-dir", str(tmp_path)],
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=30,

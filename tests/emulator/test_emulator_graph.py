@@ -16,22 +16,22 @@ BROAD = [
 
 
 @pytest.fixture(scope="module")
-def tokens(emulator):
+def tokens(entra_emulator_session):
     """Access tokens for one user with broad permissions and one with User.Read only."""
-    broad = sign_in(make_app(emulator), BROAD, upn="patti@contoso.example")
-    narrow = sign_in(make_app(emulator), ["User.Read"], upn="grady@contoso.example")
+    broad = sign_in(make_app(entra_emulator_session), BROAD, upn="patti@contoso.example")
+    narrow = sign_in(make_app(entra_emulator_session), ["User.Read"], upn="grady@contoso.example")
     return {"broad": broad["access_token"], "narrow": narrow["access_token"]}
 
 
 @pytest.fixture
-def graph(emulator, https, tokens):
+def graph(entra_emulator_session, ca_trusting_session, tokens):
     def get(path, token="broad", **kwargs):
         headers = {
             "Authorization": f"Bearer {tokens.get(token, token)}",
             **kwargs.pop("headers", {}),
         }
-        url = path if path.startswith("https://") else emulator.graph_endpoint + path
-        return https.get(url, headers=headers, timeout=TIMEOUT, **kwargs)
+        url = path if path.startswith("https://") else entra_emulator_session.graph_endpoint + path
+        return ca_trusting_session.get(url, headers=headers, timeout=TIMEOUT, **kwargs)
 
     return get
 
@@ -120,7 +120,7 @@ def test_photos(graph):
     assert grady.json()["error"]["code"] == "ImageNotFound"
 
 
-def test_drive_items_and_download_url_without_auth(graph, https):
+def test_drive_items_and_download_url_without_auth(graph, ca_trusting_session):
     root = graph("/me/drive/root/children").json()["value"]
     documents = next(i for i in root if i["name"] == "Documents")
     children = graph(f"/me/drive/items/{documents['id']}/children").json()["value"]
@@ -128,14 +128,14 @@ def test_drive_items_and_download_url_without_auth(graph, https):
     item = graph(f"/me/drive/items/{report['id']}").json()
     url = item["@microsoft.graph.downloadUrl"]
     assert url.startswith("http://127.0.0.1:")
-    download = https.get(url, timeout=TIMEOUT)  # no Authorization header
+    download = ca_trusting_session.get(url, timeout=TIMEOUT)  # no Authorization header
     assert download.status_code == 200
     assert len(download.content) == item["size"]
     assert "attachment" in download.headers["Content-Disposition"]
-    assert https.get(url[:-3] + "xyz", timeout=TIMEOUT).status_code == 404
+    assert ca_trusting_session.get(url[:-3] + "xyz", timeout=TIMEOUT).status_code == 404
 
 
-def test_sites_libraries_and_search(graph, emulator, https, tokens):
+def test_sites_libraries_and_search(graph, entra_emulator_session, ca_trusting_session, tokens):
     sites = graph("/sites", params={"search": "market"}).json()["value"]
     assert [s["displayName"] for s in sites] == ["Marketing"]
     drives = graph(f"/sites/{sites[0]['id']}/drives").json()["value"]
@@ -151,8 +151,8 @@ def test_sites_libraries_and_search(graph, emulator, https, tokens):
             }
         ]
     }
-    result = https.post(
-        f"{emulator.graph_endpoint}/search/query",
+    result = ca_trusting_session.post(
+        f"{entra_emulator_session.graph_endpoint}/search/query",
         json=body,
         timeout=TIMEOUT,
         headers={"Authorization": f"Bearer {tokens['broad']}"},
@@ -169,10 +169,12 @@ def test_unknown_segment_is_400(graph):
     assert "nonsense" in response.json()["error"]["message"]
 
 
-def test_injected_429_then_success_and_counters(emulator, https, graph):
-    https.post(f"{emulator.control_url}/counters/reset", timeout=TIMEOUT)
-    https.post(
-        f"{emulator.control_url}/faults",
+def test_injected_429_then_success_and_counters(entra_emulator_session, ca_trusting_session, graph):
+    ca_trusting_session.post(
+        f"{entra_emulator_session.control_url}/counters/reset", timeout=TIMEOUT
+    )
+    ca_trusting_session.post(
+        f"{entra_emulator_session.control_url}/faults",
         json={"status": 429, "count": 1, "retry_after": 2},
         timeout=TIMEOUT,
     )
@@ -181,7 +183,9 @@ def test_injected_429_then_success_and_counters(emulator, https, graph):
     assert throttled.headers["Retry-After"] == "2"
     assert throttled.json()["error"]["code"] == "TooManyRequests"
     assert graph("/me").status_code == 200
-    counters = https.get(f"{emulator.control_url}/counters", timeout=TIMEOUT).json()
+    counters = ca_trusting_session.get(
+        f"{entra_emulator_session.control_url}/counters", timeout=TIMEOUT
+    ).json()
     assert counters["graph"] == 2
     assert counters["graph_paths"] == {"/v1.0/me": 2}
 

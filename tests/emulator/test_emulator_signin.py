@@ -26,13 +26,13 @@ def _claims(jwt_text: str) -> dict:
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
 
-def test_msal_signs_in_with_entra_authority(emulator):
-    app = make_app(emulator)
+def test_msal_signs_in_with_entra_authority(entra_emulator):
+    app = make_app(entra_emulator)
     browser = Browser()
     flow = app.initiate_auth_code_flow(
         ["User.Read"], redirect_uri=REDIRECT_URI, response_mode="form_post"
     )
-    assert flow["auth_uri"].startswith(emulator.browser_base)  # the plain-HTTP listener
+    assert flow["auth_uri"].startswith(entra_emulator.browser_base)  # the plain-HTTP listener
     browser.open(flow["auth_uri"])
     browser.pick_user(ZOE)
     browser.consent()
@@ -40,35 +40,35 @@ def test_msal_signs_in_with_entra_authority(emulator):
 
     assert "access_token" in result, result
     claims = result["id_token_claims"]
-    assert claims["iss"] == f"{emulator.authority}/v2.0"
-    assert claims["aud"] == emulator.client_id
+    assert claims["iss"] == f"{entra_emulator.authority}/v2.0"
+    assert claims["aud"] == entra_emulator.client_id
     assert claims["preferred_username"] == ZOE
     assert claims["name"] == "Zoë Ðorđević"
-    assert claims["tid"] == emulator.tenant_id
+    assert claims["tid"] == entra_emulator.tenant_id
     assert claims["nonce"]  # MSAL itself checks it against the flow
     (account,) = app.get_accounts()
-    assert account["home_account_id"] == f"{claims['oid']}.{emulator.tenant_id}"
+    assert account["home_account_id"] == f"{claims['oid']}.{entra_emulator.tenant_id}"
     assert "User.Read" in result["scope"]
 
 
-def test_msal_signs_in_with_oidc_authority(emulator, https):
-    app = make_app(emulator, oidc=True)
+def test_msal_signs_in_with_oidc_authority(entra_emulator, ca_trusting_session):
+    app = make_app(entra_emulator, oidc=True)
     result = sign_in(app, ["User.Read"])
     assert "access_token" in result, result
-    me = https.get(
-        f"{emulator.graph_endpoint}/me",
+    me = ca_trusting_session.get(
+        f"{entra_emulator.graph_endpoint}/me",
         headers={"Authorization": f"Bearer {result['access_token']}"},
         timeout=TIMEOUT,
     )
     assert me.json()["userPrincipalName"] == ADELE  # Graph accepts its access tokens too
-    assert result["id_token_claims"]["iss"] == emulator.oidc_authority
+    assert result["id_token_claims"]["iss"] == entra_emulator.oidc_authority
     assert "tid" not in result["id_token_claims"]
     (account,) = app.get_accounts()
     assert account["home_account_id"] == result["id_token_claims"]["sub"]
 
 
-def test_second_sign_in_reuses_the_session_and_consent(emulator):
-    app = make_app(emulator)
+def test_second_sign_in_reuses_the_session_and_consent(entra_emulator):
+    app = make_app(entra_emulator)
     browser = Browser()
     assert "access_token" in sign_in(app, ["User.Read"], browser)
     flow = app.initiate_auth_code_flow(
@@ -78,8 +78,8 @@ def test_second_sign_in_reuses_the_session_and_consent(emulator):
     assert "access_token" in app.acquire_token_by_auth_code_flow(flow, auth_response(browser))
 
 
-def test_prompt_none_without_a_session_is_interaction_required(emulator):
-    app = make_app(emulator)
+def test_prompt_none_without_a_session_is_interaction_required(entra_emulator):
+    app = make_app(entra_emulator)
     browser = Browser()
     flow = app.initiate_auth_code_flow(
         ["User.Read"], redirect_uri=REDIRECT_URI, response_mode="form_post", prompt="none"
@@ -90,8 +90,8 @@ def test_prompt_none_without_a_session_is_interaction_required(emulator):
     assert response["state"] == flow["state"]
 
 
-def test_cancelled_consent_returns_access_denied(emulator):
-    app = make_app(emulator)
+def test_cancelled_consent_returns_access_denied(entra_emulator):
+    app = make_app(entra_emulator)
     browser = Browser()
     flow = app.initiate_auth_code_flow(
         ["Files.Read"], redirect_uri=REDIRECT_URI, response_mode="form_post", prompt="consent"
@@ -106,8 +106,8 @@ def test_cancelled_consent_returns_access_denied(emulator):
     )
 
 
-def test_unknown_username_stays_on_the_picker(emulator):
-    app = make_app(emulator)
+def test_unknown_username_stays_on_the_picker(entra_emulator):
+    app = make_app(entra_emulator)
     browser = Browser()
     flow = app.initiate_auth_code_flow(
         ["User.Read"], redirect_uri=REDIRECT_URI, response_mode="form_post"
@@ -122,8 +122,8 @@ def test_unknown_username_stays_on_the_picker(emulator):
     ("param", "value", "code"),
     [("redirect_uri", "http://evil.example/cb", "AADSTS50011"), ("client_id", "x", "AADSTS700016")],
 )
-def test_bad_client_or_redirect_uri_shows_an_error_page(emulator, param, value, code):
-    app = make_app(emulator)
+def test_bad_client_or_redirect_uri_shows_an_error_page(entra_emulator, param, value, code):
+    app = make_app(entra_emulator)
     flow = app.initiate_auth_code_flow(
         ["User.Read"], redirect_uri=REDIRECT_URI, response_mode="form_post"
     )
@@ -139,8 +139,8 @@ def test_bad_client_or_redirect_uri_shows_an_error_page(emulator, param, value, 
     assert code in page.text
 
 
-def test_plain_pkce_is_rejected_with_a_redirect(emulator):
-    app = make_app(emulator)
+def test_plain_pkce_is_rejected_with_a_redirect(entra_emulator):
+    app = make_app(entra_emulator)
     flow = app.initiate_auth_code_flow(
         ["User.Read"], redirect_uri=REDIRECT_URI, response_mode="form_post"
     )
@@ -152,8 +152,8 @@ def test_plain_pkce_is_rejected_with_a_redirect(emulator):
     assert response["state"] == flow["state"]
 
 
-def test_wrong_code_verifier_is_invalid_grant(emulator):
-    app = make_app(emulator)
+def test_wrong_code_verifier_is_invalid_grant(entra_emulator):
+    app = make_app(entra_emulator)
     flow, fields = authorize(app, ["User.Read"])
     flow["code_verifier"] = "x" * 43
     result = app.acquire_token_by_auth_code_flow(flow, fields)
@@ -161,8 +161,8 @@ def test_wrong_code_verifier_is_invalid_grant(emulator):
     assert 501481 in result["error_codes"]
 
 
-def test_code_is_single_use(emulator):
-    app = make_app(emulator)
+def test_code_is_single_use(entra_emulator):
+    app = make_app(entra_emulator)
     flow, fields = authorize(app, ["User.Read"])
     assert "access_token" in app.acquire_token_by_auth_code_flow(dict(flow), fields)
     replay = app.acquire_token_by_auth_code_flow(dict(flow), fields)
@@ -170,15 +170,15 @@ def test_code_is_single_use(emulator):
     assert replay["error_codes"] == [54005]
 
 
-def test_wrong_client_secret_is_invalid_client(emulator, https):
-    app = make_app(emulator, secret="not-the-secret")
+def test_wrong_client_secret_is_invalid_client(entra_emulator, ca_trusting_session):
+    app = make_app(entra_emulator, secret="not-the-secret")
     result = sign_in(app, ["User.Read"])
     assert result["error"] == "invalid_client"
     assert result["error_codes"] == [7000215]
-    basic = https.post(
-        f"{emulator.authority}/oauth2/v2.0/token",
+    basic = ca_trusting_session.post(
+        f"{entra_emulator.authority}/oauth2/v2.0/token",
         data={"grant_type": "refresh_token", "refresh_token": "x"},
-        auth=(emulator.client_id, "wrong"),
+        auth=(entra_emulator.client_id, "wrong"),
         timeout=TIMEOUT,
     )
     assert basic.status_code == 401
@@ -187,12 +187,12 @@ def test_wrong_client_secret_is_invalid_client(emulator, https):
     assert {"trace_id", "correlation_id", "timestamp", "error_codes"} <= body.keys()
 
 
-def test_logout_clears_the_session_and_redirects(emulator):
-    app = make_app(emulator)
+def test_logout_clears_the_session_and_redirects(entra_emulator):
+    app = make_app(entra_emulator)
     browser = Browser()
     sign_in(app, ["User.Read"], browser)
     logout = browser.open(
-        f"{emulator.browser_base}/{emulator.tenant_id}/oauth2/v2.0/logout"
+        f"{entra_emulator.browser_base}/{entra_emulator.tenant_id}/oauth2/v2.0/logout"
         "?post_logout_redirect_uri=http://localhost:5000/"
     )
     assert logout.status_code == 302
@@ -202,14 +202,14 @@ def test_logout_clears_the_session_and_redirects(emulator):
     )
     assert "Pick an account" in browser.open(flow["auth_uri"]).text
     elsewhere = browser.open(
-        f"{emulator.browser_base}/common/oauth2/v2.0/logout"
+        f"{entra_emulator.browser_base}/common/oauth2/v2.0/logout"
         "?post_logout_redirect_uri=http://evil.example/"
     )
     assert elsewhere.status_code == 200 and "You signed out" in elsewhere.text
 
 
-def test_select_account_highlights_the_current_user_and_login_hint_preselects(emulator):
-    app = make_app(emulator)
+def test_select_account_highlights_the_current_user_and_login_hint_preselects(entra_emulator):
+    app = make_app(entra_emulator)
     browser = Browser()
     sign_in(app, ["User.Read"], browser, upn="isaiah@contoso.example")
     flow = app.initiate_auth_code_flow(
@@ -224,9 +224,15 @@ def test_select_account_highlights_the_current_user_and_login_hint_preselects(em
     assert 'value="aiko@contoso.example" placeholder' in page
 
 
-def test_common_authority_discovery_uses_the_tenantid_placeholder(emulator, https):
-    base = emulator.authority.rsplit("/", 1)[0]
-    config = https.get(f"{base}/common/v2.0/.well-known/openid-configuration", timeout=TIMEOUT)
+def test_common_authority_discovery_uses_the_tenantid_placeholder(
+    entra_emulator, ca_trusting_session
+):
+    base = entra_emulator.authority.rsplit("/", 1)[0]
+    config = ca_trusting_session.get(
+        f"{base}/common/v2.0/.well-known/openid-configuration", timeout=TIMEOUT
+    )
     assert config.json()["issuer"] == f"{base}/{{tenantid}}/v2.0"
-    unknown = https.get(f"{base}/nope/v2.0/.well-known/openid-configuration", timeout=TIMEOUT)
+    unknown = ca_trusting_session.get(
+        f"{base}/nope/v2.0/.well-known/openid-configuration", timeout=TIMEOUT
+    )
     assert unknown.status_code == 400 and unknown.json()["error_codes"] == [90002]

@@ -9,35 +9,47 @@ MEGAN = "megan@contoso.example"
 
 
 @pytest.fixture
-def signed_in(emulator):
-    app = make_app(emulator)
+def signed_in(entra_emulator_session):
+    app = make_app(entra_emulator_session)
     result = sign_in(app, ["User.Read"], upn=MEGAN)
     assert "access_token" in result, result
     (account,) = app.get_accounts()
     return app, account, result
 
 
-def test_msal_refreshes_when_the_access_token_is_nearly_expired(emulator, https, signed_in):
+def test_msal_refreshes_when_the_access_token_is_nearly_expired(
+    entra_emulator_session, ca_trusting_session, signed_in
+):
     app, account, first = signed_in
     assert (
         app.acquire_token_silent(["User.Read"], account)["access_token"] == first["access_token"]
     )  # still fresh: served from MSAL's cache
-    https.post(
-        f"{emulator.control_url}/settings", json={"access_token_lifetime": 120}, timeout=TIMEOUT
+    ca_trusting_session.post(
+        f"{entra_emulator_session.control_url}/settings",
+        json={"access_token_lifetime": 120},
+        timeout=TIMEOUT,
     )
-    before = https.get(f"{emulator.control_url}/counters", timeout=TIMEOUT).json()["token"]
+    before = ca_trusting_session.get(
+        f"{entra_emulator_session.control_url}/counters", timeout=TIMEOUT
+    ).json()["token"]
     refreshed = app.acquire_token_silent(["User.Read"], account, force_refresh=True)
     assert refreshed["expires_in"] <= 120
     # Under five minutes left, so MSAL refreshes again on the next call.
     again = app.acquire_token_silent(["User.Read"], account)
     assert again["access_token"] != refreshed["access_token"]
-    after = https.get(f"{emulator.control_url}/counters", timeout=TIMEOUT).json()["token"]
+    after = ca_trusting_session.get(
+        f"{entra_emulator_session.control_url}/counters", timeout=TIMEOUT
+    ).json()["token"]
     assert after - before == 2
 
 
-def test_revoked_refresh_token_is_invalid_grant(emulator, https, signed_in):
+def test_revoked_refresh_token_is_invalid_grant(
+    entra_emulator_session, ca_trusting_session, signed_in
+):
     app, account, _ = signed_in
-    revoked = https.post(f"{emulator.control_url}/revoke", json={"user": MEGAN}, timeout=TIMEOUT)
+    revoked = ca_trusting_session.post(
+        f"{entra_emulator_session.control_url}/revoke", json={"user": MEGAN}, timeout=TIMEOUT
+    )
     assert revoked.json()["revoked"] >= 1
     result = app.acquire_token_silent_with_error(["User.Read"], account, force_refresh=True)
     assert result["error"] == "invalid_grant"
@@ -52,32 +64,34 @@ def test_unconsented_scope_on_refresh_is_consent_required(signed_in):
     assert "AADSTS65001" in result["error_description"]
 
 
-def test_rotated_refresh_token_has_a_short_grace_period(emulator, https, signed_in):
+def test_rotated_refresh_token_has_a_short_grace_period(
+    entra_emulator_session, ca_trusting_session, signed_in
+):
     _, _, first = signed_in
     form = {
         "grant_type": "refresh_token",
         "refresh_token": first["refresh_token"],
-        "client_id": emulator.client_id,
-        "client_secret": emulator.client_secret,
+        "client_id": entra_emulator_session.client_id,
+        "client_secret": entra_emulator_session.client_secret,
         "scope": "User.Read offline_access",
     }
-    token_url = f"{emulator.authority}/oauth2/v2.0/token"
-    rotated = https.post(token_url, data=form, timeout=TIMEOUT).json()
+    token_url = f"{entra_emulator_session.authority}/oauth2/v2.0/token"
+    rotated = ca_trusting_session.post(token_url, data=form, timeout=TIMEOUT).json()
     assert rotated["refresh_token"] != first["refresh_token"]
     # A concurrent refresh with the old token still succeeds within the grace period.
-    assert https.post(token_url, data=form, timeout=TIMEOUT).status_code == 200
-    with emulator.state.lock:
-        emulator.state.refresh_tokens[first["refresh_token"]].replaced_at -= 31
-    late = https.post(token_url, data=form, timeout=TIMEOUT)
+    assert ca_trusting_session.post(token_url, data=form, timeout=TIMEOUT).status_code == 200
+    with entra_emulator_session.state.lock:
+        entra_emulator_session.state.refresh_tokens[first["refresh_token"]].replaced_at -= 31
+    late = ca_trusting_session.post(token_url, data=form, timeout=TIMEOUT)
     assert late.status_code == 400 and late.json()["error"] == "invalid_grant"
 
 
-def test_expired_access_tokens_are_401_until_refreshed(emulator, https):
-    app = make_app(emulator)
+def test_expired_access_tokens_are_401_until_refreshed(entra_emulator_session, ca_trusting_session):
+    app = make_app(entra_emulator_session)
     token = sign_in(app, ["User.Read"], upn="lidia@contoso.example")["access_token"]
-    https.post(f"{emulator.control_url}/expire-tokens", timeout=TIMEOUT)
-    response = https.get(
-        f"{emulator.graph_endpoint}/me",
+    ca_trusting_session.post(f"{entra_emulator_session.control_url}/expire-tokens", timeout=TIMEOUT)
+    response = ca_trusting_session.get(
+        f"{entra_emulator_session.graph_endpoint}/me",
         timeout=TIMEOUT,
         headers={"Authorization": f"Bearer {token}"},
     )
@@ -86,8 +100,8 @@ def test_expired_access_tokens_are_401_until_refreshed(emulator, https):
     assert "WWW-Authenticate" in response.headers
     (account,) = app.get_accounts()
     fresh = app.acquire_token_silent(["User.Read"], account, force_refresh=True)
-    assert https.get(
-        f"{emulator.graph_endpoint}/me",
+    assert ca_trusting_session.get(
+        f"{entra_emulator_session.graph_endpoint}/me",
         timeout=TIMEOUT,
         headers={"Authorization": f"Bearer {fresh['access_token']}"},
     ).ok

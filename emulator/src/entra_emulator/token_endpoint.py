@@ -60,7 +60,6 @@ def _token(authority: Authority) -> ResponseReturnValue:
 
 def _authenticate_client() -> str:
     """client_secret_basic or client_secret_post; returns the client id."""
-    client = _state().directory.client
     header = request.headers.get("Authorization", "")
     if header.startswith("Basic "):
         try:
@@ -75,7 +74,8 @@ def _authenticate_client() -> str:
     else:
         client_id = request.form.get("client_id", "")
         secret = request.form.get("client_secret")
-    if client_id != client["client_id"]:
+    client = _state().directory.find_client(client_id)
+    if client is None:
         raise OAuthError(
             "unauthorized_client",
             f"AADSTS700016: Application with identifier '{client_id}' was not found in the "
@@ -209,8 +209,8 @@ def issue_tokens(
         raise OAuthError(
             "invalid_grant",
             f"AADSTS65001: The user or administrator has not consented to use the application "
-            f"with ID '{client_id}' named '{directory.client['displayName']}'. Send an "
-            f"interactive authorization request for this user and resource. "
+            f"with ID '{client_id}' named '{directory.find_client(client_id)['displayName']}'. "
+            "Send an interactive authorization request for this user and resource. "
             f"Missing: {' '.join(missing) or '.default'}",
             suberror="consent_required",
         )

@@ -23,10 +23,14 @@ class Form:
     buttons: list[tuple[str, str]] = field(default_factory=list)
 
 
-class _FormParser(HTMLParser):
+class _PageParser(HTMLParser):
+    """The forms of a page, and the text of its error messages (class "error")."""
+
     def __init__(self) -> None:
         super().__init__()
         self.forms: list[Form] = []
+        self.errors: list[str] = []
+        self._in_error = False
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
@@ -36,23 +40,44 @@ class _FormParser(HTMLParser):
             self.forms[-1].fields[attrs["name"]] = attrs.get("value") or ""
         elif tag == "button" and self.forms and attrs.get("name"):
             self.forms[-1].buttons.append((attrs["name"], attrs.get("value", "")))
+        elif tag == "p" and "error" in (attrs.get("class") or "").split():
+            self._in_error = True
+            self.errors.append("")
+
+    def handle_endtag(self, tag):
+        if tag == "p":
+            self._in_error = False
+
+    def handle_data(self, data):
+        if self._in_error:
+            self.errors[-1] += data
 
 
 class Browser:
-    """Walks the emulator's sign-in pages the way a person would, with cookies."""
+    """Walks the emulator's sign-in pages the way a person would, with cookies.
 
-    def __init__(self) -> None:
-        self.session = requests.Session()
+    Pass a session from Emulator.http_client() to walk them in-process, without sockets.
+    """
+
+    def __init__(self, session: requests.Session | None = None) -> None:
+        self.session = session or requests.Session()
         self.page: requests.Response | None = None
 
     def open(self, url: str) -> requests.Response:
         self.page = self.session.get(url, allow_redirects=False, timeout=TIMEOUT)
         return self.page
 
-    def forms(self) -> list[Form]:
-        parser = _FormParser()
+    def _parsed(self) -> _PageParser:
+        parser = _PageParser()
         parser.feed(self.page.text)
-        return parser.forms
+        return parser
+
+    def forms(self) -> list[Form]:
+        return self._parsed().forms
+
+    def errors(self) -> list[str]:
+        """The error messages the page shows (AADSTS code and text)."""
+        return [" ".join(e.split()) for e in self._parsed().errors]
 
     def submit(self, form: Form, **extra: str) -> requests.Response:
         url = urljoin(self.page.url, form.action)

@@ -1,11 +1,13 @@
-"""HTTPS metadata MSAL reads first: OIDC discovery documents and the JWKS."""
+"""HTTPS metadata MSAL reads first: instance and OIDC discovery documents, and the JWKS."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from .aad_errors import unknown_tenant
+from .aad_errors import OAuthError, unknown_tenant
 from .endpoints import Authority, entra_authority, oidc_authority
 from .state import EmulatorState
 
@@ -55,7 +57,7 @@ def discovery_document(authority: Authority, common_issuer: bool) -> dict:
         "frontchannel_logout_supported": True,
         "tenant_region_scope": "NA",
         "cloud_instance_name": "emulator.local",
-        "msgraph_host": _state().https_base.removeprefix("https://"),
+        "msgraph_host": _state().bases.graph.removeprefix("https://"),
     }
 
 
@@ -79,3 +81,26 @@ def oidc_discovery() -> ResponseReturnValue:
 def jwks(tenant: str | None = None) -> ResponseReturnValue:
     _state().count("jwks")
     return jsonify(_state().signer.jwks())
+
+
+@bp.get("/<tenant>/discovery/instance")
+def instance_discovery(tenant: str) -> ResponseReturnValue:
+    """What MSAL asks a well-known authority host for its aliases (MSAL's own URL shape)."""
+    _state().count("discovery")
+    host = urlsplit(_state().bases.login).netloc
+    endpoint = request.args.get("authorization_endpoint", "")
+    if urlsplit(endpoint).netloc.lower() != host:
+        return OAuthError(
+            "invalid_instance",
+            "AADSTS50049: Unknown or invalid instance.",
+        ).response(request.headers.get("client-request-id"))
+    segment = urlsplit(endpoint).path.strip("/").split("/")[0] or "common"
+    return jsonify(
+        {
+            "tenant_discovery_endpoint": (
+                f"{_state().bases.login}/{segment}/v2.0/.well-known/openid-configuration"
+            ),
+            "api-version": request.args.get("api-version", "1.1"),
+            "metadata": [{"preferred_network": host, "preferred_cache": host, "aliases": [host]}],
+        }
+    )

@@ -1,18 +1,17 @@
-"""python -m emulator: run the identity platform and Graph emulator until interrupted."""
+"""entra-emulator (python -m entra_emulator): run the identity platform and Graph emulator."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import signal
-import sys
 import threading
 
-from .server import LOOPBACK_HOSTS, start_emulator
+from .server import LOOPBACK_HOSTS, start
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="entra-emulator", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
     parser.add_argument("--https-port", type=int, default=8443, help="0 picks a free port")
     parser.add_argument("--http-port", type=int, default=8080, help="0 picks a free port")
@@ -38,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    handle = start_emulator(
+    handle = start(
         args.state_dir,
         https_port=args.https_port,
         http_port=args.http_port,
@@ -51,7 +50,3 @@ def main(argv: list[str] | None = None) -> int:
     stop.wait()
     handle.stop()
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -72,9 +72,9 @@ def _authorize(authority: Authority) -> ResponseReturnValue:
     state = _state()
     state.count("authorize")
     args = request.args
-    client = state.directory.client
     client_id = args.get("client_id", "")
-    if client_id != client["client_id"]:
+    client = state.directory.find_client(client_id)
+    if client is None:
         return _error_page(
             "AADSTS700016",
             f"Application with identifier '{client_id}' was not found in the directory "
@@ -213,7 +213,7 @@ def _consent_page(req: AuthRequest, scopes: list[str]):
     return render_template(
         "consent.html",
         req=req,
-        app_name=directory.client["displayName"],
+        app_name=directory.find_client(req.client_id)["displayName"],
         user=directory.find_user(req.user_id),
         scopes=[(s, DESCRIPTIONS.get(s, s)) for s in scopes],
     )

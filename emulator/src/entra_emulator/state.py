@@ -10,11 +10,13 @@ import secrets
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .directory import Directory
 from .scopes import RequestedScopes
 from .tokens import TokenSigner
+from .urls import Bases
 
 CODE_LIFETIME = 600  # Entra codes live about 10 minutes
 AUTH_REQUEST_LIFETIME = 900  # how long a sign-in page may sit open
@@ -71,24 +73,38 @@ class RefreshGrant:
 
 
 class EmulatorState:
-    def __init__(self, directory: Directory, signer: TokenSigner, access_token_lifetime: int):
+    def __init__(
+        self,
+        load_directory: Callable[[], Directory],
+        signer: TokenSigner,
+        access_token_lifetime: int,
+    ):
         self.lock = threading.RLock()
-        self.directory = directory
+        self._load_directory = load_directory
+        self._initial_lifetime = access_token_lifetime
         self.signer = signer
         self.download_key = secrets.token_bytes(32)
-        self.access_token_lifetime = access_token_lifetime
-        self.https_base = ""  # set once the listeners are bound
-        self.http_base = ""
-        self.auth_requests: dict[str, AuthRequest] = {}
-        self.codes: dict[str, AuthCode] = {}
-        self.refresh_tokens: dict[str, RefreshGrant] = {}
-        self.consents: dict[tuple[str, str], set[str]] = {}
-        self.browser_sessions: dict[str, dict] = {}
-        self.access_tokens_issued: dict[str, float] = {}  # uti -> issue time
-        self.expired_before = 0.0
-        self.fault: dict | None = None
-        self.counters: Counter[str] = Counter()
-        self.graph_paths: Counter[str] = Counter()
+        self.bases: Bases | None = None  # set once it is known where the emulator is served
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the state at start: tenant data, codes, grants, sessions, consents, knobs.
+
+        The signing key stays, but access tokens issued before are no longer honoured.
+        """
+        with self.lock:
+            self.directory = self._load_directory()
+            self.access_token_lifetime = self._initial_lifetime
+            self.auth_requests: dict[str, AuthRequest] = {}
+            self.codes: dict[str, AuthCode] = {}
+            self.refresh_tokens: dict[str, RefreshGrant] = {}
+            self.consents: dict[tuple[str, str], set[str]] = {}
+            self.browser_sessions: dict[str, dict] = {}
+            self.access_tokens_issued: dict[str, float] = {}  # uti -> issue time
+            self.expired_before = 0.0
+            self.fault: dict | None = None
+            self.counters: Counter[str] = Counter()
+            self.graph_paths: Counter[str] = Counter()
 
     def count(self, kind: str, graph_path: str | None = None) -> None:
         with self.lock:
@@ -124,6 +140,35 @@ class EmulatorState:
         with self.lock:
             issued = self.access_tokens_issued.get(uti or "")
             return issued is None or issued < self.expired_before
+
+    def set_fault(self, fault: dict | None) -> None:
+        with self.lock:
+            self.fault = fault
+
+    def revoke(self, user_id: str) -> int:
+        """Revoke a user's refresh tokens; access tokens stay valid, as in Entra without CAE."""
+        with self.lock:
+            grants = [g for g in self.refresh_tokens.values() if g.user_id == user_id]
+            for grant in grants:
+                grant.revoked = True
+            return len(grants)
+
+    def expire_tokens(self) -> float:
+        """Every access token issued so far is rejected as expired."""
+        with self.lock:
+            self.expired_before = time.time()
+            return self.expired_before
+
+    def set_access_token_lifetime(self, seconds: int) -> None:
+        if not isinstance(seconds, int) or isinstance(seconds, bool) or seconds < 1:
+            raise ValueError("access_token_lifetime must be a positive integer")
+        with self.lock:
+            self.access_token_lifetime = seconds
+
+    def reset_consent(self, user_id: str | None = None) -> None:
+        with self.lock:
+            for key in [k for k in self.consents if user_id is None or k[0] == user_id]:
+                del self.consents[key]
 
     def take_fault(self) -> dict | None:
         """The fault to apply to this Graph call, if any; counts it down."""

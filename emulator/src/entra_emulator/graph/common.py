@@ -54,7 +54,7 @@ def state() -> EmulatorState:
 
 
 def graph_base() -> str:
-    return state().https_base + "/v1.0"
+    return state().bases.graph + "/v1.0"
 
 
 def context(fragment: str) -> str:
@@ -150,7 +150,7 @@ def _authenticate() -> None:
 
 
 def _auth_error(message: str) -> GraphError:
-    authorize = f"{state().http_base}/common/oauth2/v2.0/authorize"
+    authorize = f"{state().bases.browser}/common/oauth2/v2.0/authorize"
     challenge = (
         f'Bearer realm="", authorization_uri="{authorize}", '
         'client_id="00000003-0000-0000-c000-000000000000"'
@@ -203,7 +203,7 @@ def paged(items: list[dict], context_fragment: str, extra: dict | None = None) -
         args = {k: v for k, v in request.args.items() if k != "$skiptoken"}
         args["$skiptoken"] = token.decode().rstrip("=")
         query = "&".join(f"{k}={_quote(v)}" for k, v in args.items())
-        body["@odata.nextLink"] = f"{state().https_base}{request.path}?{query}"
+        body["@odata.nextLink"] = f"{state().bases.graph}{request.path}?{query}"
     return body
 
 

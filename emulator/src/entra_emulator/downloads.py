@@ -28,7 +28,7 @@ def download_url(state: EmulatorState, drive_id: str, item_id: str) -> str:
     expires = int(time.time()) + DOWNLOAD_URL_LIFETIME
     payload = f"{drive_id}|{item_id}|{expires}"
     token = base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
-    return f"{state.http_base}/_download/{token}.{_sign(state.download_key, payload)}"
+    return f"{state.bases.downloads}/_download/{token}.{_sign(state.download_key, payload)}"
 
 
 @bp.get("/_download/<token>")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from flask import Blueprint, abort, current_app, jsonify, make_response, request
 from flask.typing import ResponseReturnValue
 
@@ -47,15 +45,13 @@ def set_fault() -> ResponseReturnValue:
         fault = {"status": body["status"], "count": count, "retry_after": body.get("retry_after")}
     else:
         return jsonify({"error": "give 'status' (429, 503 or 504) or 'delay', and 'count'"}), 400
-    with _state().lock:
-        _state().fault = fault
+    _state().set_fault(fault)
     return jsonify(fault)
 
 
 @bp.delete("/faults")
 def clear_faults() -> ResponseReturnValue:
-    with _state().lock:
-        _state().fault = None
+    _state().set_fault(None)
     return "", 204
 
 
@@ -65,37 +61,27 @@ def revoke() -> ResponseReturnValue:
     user_id = _user_id(_json().get("user"))
     if user_id is None:
         return jsonify({"error": "give 'user' (UPN or object id)"}), 400
-    with _state().lock:
-        grants = [g for g in _state().refresh_tokens.values() if g.user_id == user_id]
-        for grant in grants:
-            grant.revoked = True
-    return jsonify({"revoked": len(grants)})
+    return jsonify({"revoked": _state().revoke(user_id)})
 
 
 @bp.post("/expire-tokens")
 def expire_tokens() -> ResponseReturnValue:
-    with _state().lock:
-        _state().expired_before = time.time()
-    return jsonify({"expired_before": _state().expired_before})
+    return jsonify({"expired_before": _state().expire_tokens()})
 
 
 @bp.post("/settings")
 def settings() -> ResponseReturnValue:
     lifetime = _json().get("access_token_lifetime")
-    if not isinstance(lifetime, int) or lifetime < 1:
-        return jsonify({"error": "access_token_lifetime must be a positive integer"}), 400
-    with _state().lock:
-        _state().access_token_lifetime = lifetime
+    try:
+        _state().set_access_token_lifetime(lifetime)
+    except ValueError as error:
+        return jsonify({"error": str(error)}), 400
     return jsonify({"access_token_lifetime": lifetime})
 
 
 @bp.post("/consent/reset")
 def reset_consent() -> ResponseReturnValue:
-    user_id = _user_id(_json().get("user"))
-    with _state().lock:
-        consents = _state().consents
-        for key in [k for k in consents if user_id is None or k[0] == user_id]:
-            del consents[key]
+    _state().reset_consent(_user_id(_json().get("user")))
     return "", 204
 
 
@@ -107,4 +93,11 @@ def counters() -> ResponseReturnValue:
 @bp.post("/counters/reset")
 def reset_counters() -> ResponseReturnValue:
     _state().reset_counters()
+    return "", 204
+
+
+@bp.post("/reset")
+def reset() -> ResponseReturnValue:
+    """Everything back to how it was at start (see EmulatorState.reset)."""
+    _state().reset()
     return "", 204

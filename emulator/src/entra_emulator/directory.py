@@ -85,21 +85,54 @@ class Directory:
         self.domains = [self.tenant["initialDomain"], self.tenant["defaultDomain"]]
         client = dict(data["client"])
         client["redirect_uris"] = list(client["redirect_uris"]) + list(extra_redirect_uris)
-        self.client = client
-        self.users: list[dict] = data["users"]
-        self._users_by_key = {}
-        for user in self.users:
-            self._users_by_key[user["id"].lower()] = user
-            self._users_by_key[user["userPrincipalName"].lower()] = user
+        self.client = client  # the demo client, the one emulator.json names
+        self.clients: dict[str, dict] = {client["client_id"]: client}
+        self.users: list[dict] = []
+        self._users_by_key: dict[str, dict] = {}
+        for user in data["users"]:
+            self._index_user(user)
         self.groups = [self._with_member_ids(g) for g in data["groups"]]
         self.roles = [self._with_member_ids(r) for r in data["directoryRoles"]]
         self.drives: dict[str, Drive] = {}
         self.items: dict[str, DriveItem] = {}
         self.sites: list[dict] = []
+        self._onedrive_template = data["onedrive"]
         for user in self.users:
-            self._add_onedrive(user, data["onedrive"])
+            self._add_onedrive(user, self._onedrive_template)
         for site in data["sites"]:
             self._add_site(site)
+
+    def _index_user(self, user: dict) -> None:
+        self.users.append(user)
+        self._users_by_key[user["id"].lower()] = user
+        self._users_by_key[user["userPrincipalName"].lower()] = user
+
+    def add_user(self, user: dict, groups: tuple[str, ...] = (), roles: tuple[str, ...] = ()):
+        """Add a member with a OneDrive like the seeded ones; groups and roles by display name."""
+        if self.find_user(user["id"]) or self.find_user(user["userPrincipalName"]):
+            raise ValueError(f"user {user['userPrincipalName']!r} already exists")
+        wanted = {"group": set(groups), "role": set(roles)}
+        found = {
+            "group": [g for g in self.groups if g["displayName"] in wanted["group"]],
+            "role": [r for r in self.roles if r["displayName"] in wanted["role"]],
+        }
+        for kind, entries in found.items():
+            missing = wanted[kind] - {e["displayName"] for e in entries}
+            if missing:
+                raise ValueError(f"no {kind} named {', '.join(sorted(missing))}")
+        self._index_user(user)
+        self._add_onedrive(user, self._onedrive_template)
+        for entry in found["group"] + found["role"]:
+            entry["member_ids"].append(user["id"])
+
+    def register_client(self, client: dict) -> None:
+        """Add an app registration, or replace the one with the same client id."""
+        self.clients[client["client_id"]] = client
+        if client["client_id"] == self.client["client_id"]:
+            self.client = client
+
+    def find_client(self, client_id: str) -> dict | None:
+        return self.clients.get(client_id)
 
     def find_user(self, key: str) -> dict | None:
         """A user by object id or UPN, case-insensitively."""

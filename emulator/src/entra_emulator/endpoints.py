@@ -25,7 +25,7 @@ def entra_authority(state: EmulatorState, tenant: str) -> Authority:
     tid = state.directory.tenant_id
     # Entra answers a domain name with the tenant GUID; common/organizations stay as typed.
     segment = tenant.lower() if tenant.lower() in ("common", "organizations") else tid
-    https, http = state.https_base, state.http_base
+    https, http = state.bases.login, state.bases.browser
     return Authority(
         kind=ENTRA,
         tenant=segment,
@@ -38,7 +38,7 @@ def entra_authority(state: EmulatorState, tenant: str) -> Authority:
 
 
 def oidc_authority(state: EmulatorState) -> Authority:
-    https, http = state.https_base, state.http_base
+    https, http = state.bases.login, state.bases.browser
     return Authority(
         kind=OIDC,
         tenant="oidc",

@@ -18,12 +18,16 @@ def _state() -> EmulatorState:
     return current_app.extensions["emulator"]
 
 
-def _logout_target_allowed(uri: str) -> bool:
-    client = _state().directory.client
-    if uri in client["post_logout_redirect_uris"]:
-        return True
+def _logout_target_allowed(uri: str, client_id: str | None) -> bool:
+    """Registered for the client named by client_id, or for any client when none is named."""
+    clients = _state().directory.clients
+    candidates = [clients[client_id]] if client_id in clients else list(clients.values())
     origin = urlsplit(uri)[:2]
-    return any(urlsplit(r)[:2] == origin for r in client["redirect_uris"])
+    return any(
+        uri in c["post_logout_redirect_uris"]
+        or any(urlsplit(r)[:2] == origin for r in c["redirect_uris"])
+        for c in candidates
+    )
 
 
 @bp.get("/<tenant>/oauth2/v2.0/logout")
@@ -35,7 +39,7 @@ def logout(tenant: str | None = None) -> ResponseReturnValue:
     with state.lock:
         state.browser_sessions.pop(sid, None)
     target = request.args.get("post_logout_redirect_uri", "")
-    if target and _logout_target_allowed(target):
+    if target and _logout_target_allowed(target, request.args.get("client_id")):
         if "state" in request.args:
             target += ("&" if "?" in target else "?") + urlencode({"state": request.args["state"]})
         response = redirect(target, 302)

@@ -1,0 +1,43 @@
+"""The emulator's two WSGI apps: what a browser visits, and everything else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask
+
+from . import browser, control, discovery, downloads, signout, token_endpoint
+from .graph import bp as graph_bp
+from .state import EmulatorState
+
+
+@dataclass(frozen=True)
+class Apps:
+    https: Flask  # discovery, tokens, keys, Graph, control API (what MSAL and Graph clients call)
+    http: Flask  # authorize, sign-in, consent and sign-out pages, downloads (what browsers visit)
+
+
+def _https_app(state: EmulatorState) -> Flask:
+    app = Flask(__name__)
+    app.extensions["emulator"] = state
+    app.json.sort_keys = False  # keep Graph's @odata.* keys first, as Graph does
+    app.json.ensure_ascii = False
+    app.register_blueprint(discovery.bp)
+    app.register_blueprint(token_endpoint.bp)
+    app.register_blueprint(graph_bp)
+    app.register_blueprint(control.bp)
+    app.register_blueprint(signout.bp)
+    return app
+
+
+def _http_app(state: EmulatorState) -> Flask:
+    app = Flask(__name__)
+    app.extensions["emulator"] = state
+    app.register_blueprint(browser.bp)
+    app.register_blueprint(signout.bp)
+    app.register_blueprint(downloads.bp)
+    return app
+
+
+def build_apps(state: EmulatorState) -> Apps:
+    return Apps(https=_https_app(state), http=_http_app(state))

@@ -1,0 +1,292 @@
+"""The handle tests hold: where the emulator is, what it knows, and the knobs they turn."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+from werkzeug.serving import BaseWSGIServer
+
+from . import headless, net, transport
+from .apps import Apps
+from .scripted_browser import Browser
+from .state import EmulatorState
+
+
+@dataclass
+class Listeners:
+    """The two loopback servers of a listening emulator."""
+
+    https_base: str
+    http_base: str
+    ca_bundle: str
+    settings_path: Path
+    servers: list[BaseWSGIServer] = field(repr=False)
+    threads: list[threading.Thread] = field(repr=False)
+    cleanups: list[Callable[[], object]] = field(default_factory=list, repr=False)
+
+
+class Emulator:
+    """A started emulator. Nothing here touches the caller's environment: pass what it says.
+
+    authority, oidc_authority, graph_endpoint: the URLs to configure MSAL and a Graph client
+    with; ca_bundle: the CA to trust for them (None in-process, where there is no TLS);
+    client_id, client_secret: the demo app registration; tenant_id; users.
+    """
+
+    def __init__(self, state: EmulatorState, apps: Apps, listeners: Listeners | None = None):
+        self.state = state
+        self._router = transport.Router(apps, state.bases)
+        self._listeners = listeners
+        bases = state.bases
+        self.tenant_id: str = state.directory.tenant_id
+        self.authority = f"{bases.login}/{self.tenant_id}"
+        self.oidc_authority = f"{bases.login}/oidc"
+        self.graph_endpoint = f"{bases.graph}/v1.0"
+        self.control_url = f"{bases.login}/_emulator"
+        self.browser_base = bases.browser
+        self.ca_bundle: str | None = listeners.ca_bundle if listeners else None
+        self.settings_path: Path | None = listeners.settings_path if listeners else None
+
+    # -- where it is and what it knows ------------------------------------------------------
+
+    @property
+    def listening(self) -> bool:
+        return self._listeners is not None
+
+    @property
+    def origins(self) -> list[str]:
+        """Every scheme://host[:port] the emulator answers for."""
+        return self._router.origins
+
+    @property
+    def client_id(self) -> str:
+        return self.state.directory.client["client_id"]
+
+    @property
+    def client_secret(self) -> str:
+        return self.state.directory.client["client_secret"]
+
+    @property
+    def users(self) -> list[dict]:
+        """[{"upn", "name", "id"}] for every user, added ones included."""
+        return [
+            {"upn": u["userPrincipalName"], "name": u["displayName"], "id": u["id"]}
+            for u in self.state.directory.users
+        ]
+
+    def settings(self) -> dict:
+        """The emulator.json contents."""
+        return {
+            "authority": self.authority,
+            "oidc_authority": self.oidc_authority,
+            "graph_endpoint": self.graph_endpoint,
+            "ca_bundle": self.ca_bundle,
+            "control_url": self.control_url,
+            "browser_base": self.browser_base,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "tenant_id": self.tenant_id,
+            "users": [{"upn": u["upn"], "name": u["name"]} for u in self.users],
+            "pid": os.getpid(),
+        }
+
+    def write_settings(self) -> None:
+        # tmp + rename, so a reader never sees a half-written file.
+        path = self.settings_path
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(self.settings(), indent=2, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, path)
+
+    # -- knobs (the control API's calls) --------------------------------------------------
+
+    def reset(self) -> None:
+        """Codes, grants, sessions, consents, faults, counters, settings, added users and
+        clients: everything back to how it was at start."""
+        self.state.reset()
+
+    def counters(self) -> dict:
+        """Calls per endpoint kind (graph, token, discovery, jwks, authorize, logout) and
+        per Graph path (graph_paths)."""
+        return self.state.counters_snapshot()
+
+    def reset_counters(self) -> None:
+        self.state.reset_counters()
+
+    def set_fault(
+        self,
+        status: int | None = None,
+        *,
+        count: int = 1,
+        retry_after: int | None = None,
+        delay: float | None = None,
+    ) -> None:
+        """The next COUNT Graph calls fail with STATUS (429, 503, 504) or are slowed by DELAY."""
+        if delay is not None:
+            self.state.set_fault({"delay": float(delay), "count": count})
+        elif status in (429, 503, 504):
+            self.state.set_fault({"status": status, "count": count, "retry_after": retry_after})
+        else:
+            raise ValueError("give status (429, 503 or 504) or delay")
+
+    def clear_faults(self) -> None:
+        self.state.set_fault(None)
+
+    def revoke(self, user: str) -> int:
+        """Revoke USER's refresh tokens (AADSTS50173 on the next refresh); how many."""
+        return self.state.revoke(self._user(user)["id"])
+
+    def expire_tokens(self) -> None:
+        """Every access token issued so far is rejected by Graph as expired (401)."""
+        self.state.expire_tokens()
+
+    def set_access_token_lifetime(self, seconds: int) -> None:
+        self.state.set_access_token_lifetime(seconds)
+
+    def reset_consent(self, user: str | None = None) -> None:
+        """Forget USER's consents (everyone's without USER)."""
+        self.state.reset_consent(self._user(user)["id"] if user else None)
+
+    def add_user(
+        self,
+        upn: str,
+        display_name: str,
+        *,
+        groups: tuple[str, ...] | list[str] = (),
+        roles: tuple[str, ...] | list[str] = (),
+        photo: bool = False,
+        **properties: object,
+    ) -> dict:
+        """Add a member of the tenant (with a OneDrive); groups and roles by display name.
+
+        PROPERTIES are Graph user properties (givenName, jobTitle, department, ...).
+        Returns the user as Graph would, with its new object id.
+        """
+        given, _, surname = display_name.partition(" ")
+        user = {
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"entra-emulator:user:{upn.lower()}")),
+            "givenName": given,
+            "surname": surname or None,
+            "displayName": display_name,
+            "userPrincipalName": upn,
+            "mail": upn,
+            "jobTitle": None,
+            "department": None,
+            "officeLocation": None,
+            "businessPhones": [],
+            "mobilePhone": None,
+            "preferredLanguage": None,
+            **properties,
+            "photo": photo,
+        }
+        with self.state.lock:
+            self.state.directory.add_user(user, tuple(groups), tuple(roles))
+        return dict(user)
+
+    def register_client(
+        self,
+        client_id: str,
+        secret: str,
+        redirect_uris: list[str] | tuple[str, ...],
+        *,
+        display_name: str = "Test app",
+        post_logout_redirect_uris: list[str] | tuple[str, ...] = (),
+    ) -> None:
+        """Register an app (or replace the registration with that client id)."""
+        client = {
+            "client_id": client_id,
+            "client_secret": secret,
+            "displayName": display_name,
+            "redirect_uris": list(redirect_uris),
+            "post_logout_redirect_uris": list(post_logout_redirect_uris),
+        }
+        with self.state.lock:
+            self.state.directory.register_client(client)
+
+    def _user(self, key: str) -> dict:
+        user = self.state.directory.find_user(key)
+        if user is None:
+            raise KeyError(f"no user {key!r} in the emulated tenant")
+        return user
+
+    # -- talking to it -----------------------------------------------------------------
+
+    def http_client(self) -> requests.Session:
+        """A requests.Session for MSAL's http_client= (or any client): the emulator's URLs
+        are answered in-process, without sockets or TLS; any other URL is refused."""
+        return transport.mount(requests.Session(), self._router)
+
+    def requests_adapter(self) -> transport.InProcessAdapter:
+        """A requests transport adapter; mount it on each of `origins` in your session."""
+        return transport.InProcessAdapter(self._router)
+
+    def mount(self, session: requests.Session) -> requests.Session:
+        """Route SESSION's requests to the emulator in-process; refuse every other URL."""
+        return transport.mount(session, self._router)
+
+    def responses_callback(self, request) -> tuple[int, list[tuple[str, str]], bytes]:
+        """A `responses` callback answering any request to the emulator's URLs."""
+        return transport.responses_callback(self._router, request)
+
+    def register_with(self, responses_mock, methods=("GET", "POST")) -> list:
+        """Add callbacks for every origin of the emulator to a responses.RequestsMock."""
+        added = []
+        for origin in self.origins:
+            pattern = re.compile(re.escape(origin) + r"(/|$)")
+            for method in methods:
+                added.append(
+                    responses_mock.add_callback(method, pattern, callback=self.responses_callback)
+                )
+        return added
+
+    def browser(self) -> Browser:
+        """A scripted browser on the in-process transport; keeps the emulator's SSO cookie."""
+        return Browser(self.http_client())
+
+    def sign_in(self, auth_uri: str, user: str, consent: bool = True) -> dict[str, str]:
+        """Follow AUTH_URI as a new browser would: pick USER, answer the consent page.
+
+        Returns the authorization response as acquire_token_by_auth_code_flow takes it.
+        Raises headless.SignInError where the emulator shows an error page instead.
+        """
+        browser = self.browser()
+        try:
+            return headless.sign_in(browser, auth_uri, user, consent)
+        finally:
+            browser.session.close()
+
+    def trusting_session(self) -> requests.Session:
+        """A requests.Session over the real listeners that trusts the emulator's CA only."""
+        if not self.listening:
+            raise RuntimeError("started with listen=False: use http_client()")
+        return net.trusting_session(self.ca_bundle)
+
+    # -- lifetime ----------------------------------------------------------------------
+
+    def stop(self) -> None:
+        listeners, self._listeners = self._listeners, None
+        if listeners is None:
+            return
+        for server in listeners.servers:
+            server.shutdown()
+            server.server_close()
+        for thread in listeners.threads:
+            thread.join(timeout=5)
+        for cleanup in listeners.cleanups:
+            cleanup()
+
+    def __enter__(self) -> Emulator:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<Emulator {self.authority} graph={self.graph_endpoint}>"
