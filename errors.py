@@ -12,7 +12,7 @@ import logging
 
 import redis
 from flask import Flask, redirect, render_template, request, url_for
-from werkzeug.exceptions import HTTPException, SecurityError
+from werkzeug.exceptions import HTTPException, NotFound, SecurityError
 
 import auth
 from auth import Action, AuthError, PersonalAccountNotSupported, SignInRequired
@@ -137,7 +137,7 @@ def _graph_error_page(error: GraphError) -> str:
 
 
 def _not_found(_error: InvalidReference):
-    return _http_error_page(404, "Not Found", "There is no such page here."), 404
+    return _http_error(NotFound())
 
 
 def _bad_cursor(_error: InvalidCursor):
