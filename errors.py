@@ -17,12 +17,14 @@ from werkzeug.exceptions import HTTPException, NotFound, SecurityError
 import auth
 from auth import Action, AuthError, PersonalAccountNotSupported, SignInRequired
 from graph import (
+    GraphAccessDenied,
     GraphBusy,
     GraphClaimsChallenge,
     GraphError,
     GraphUnavailable,
     InvalidCursor,
     InvalidReference,
+    NoDrive,
 )
 from permissions import describe_scopes
 from session_store import STORE_ERRORS, StoreUnavailable
@@ -72,6 +74,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(GraphError, _graph_failed)
     app.register_error_handler(InvalidReference, _not_found)
     app.register_error_handler(InvalidCursor, _bad_cursor)
+    app.register_error_handler(NoDrive, _no_drive)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(SecurityError, _untrusted_host)
     app.register_error_handler(StoreUnavailable, _store_unavailable)
@@ -113,15 +116,15 @@ def _graph_failed(error: GraphError):
     if error.status in (401, 403):
         claims = error.claims if isinstance(error, GraphClaimsChallenge) else None
         scopes = auth.current_page_scopes(request.endpoint)
-        decision = auth.after_graph_refusal(
-            error.status, error.code, claims, scopes, request.method
-        )
+        decision = auth.after_graph_refusal(error.status, claims, scopes, request.method)
         if decision.action is Action.RETRY:
             return redirect(request.full_path.rstrip("?"))
         if decision.action is Action.SIGN_IN:
             return auth.sign_in_redirect(decision.sign_in)
         if decision.action is Action.SHOW_AUTH_ERROR:
             return _sign_in_failed(decision.failure)
+        if isinstance(error, GraphAccessDenied):
+            return render_template("access_denied.html", request_id=error.request_id), 403
     status = error.status if error.status in (400, 401, 403, 404) else 502
     return _graph_error_page(error), status
 
@@ -138,6 +141,10 @@ def _graph_error_page(error: GraphError) -> str:
 
 def _not_found(_error: InvalidReference):
     return _http_error(NotFound())
+
+
+def _no_drive(_error: NoDrive):
+    return render_template("no_drive.html"), 404
 
 
 def _bad_cursor(_error: InvalidCursor):

@@ -166,8 +166,13 @@ class Identity:
         changed = cache.serialize() if cache.has_state_changed else None
         if result and "access_token" in result:
             return result["access_token"], changed
-        reason = (result or {}).get("suberror") or (result or {}).get("error") or "no token"
-        raise SignInRequired(tuple(scopes), reason=reason)
+        result = result or {}
+        reason = result.get("suberror") or result.get("error") or "no token"
+        # interaction_required (MFA step-up, sign-in frequency) may name claims to ask for.
+        claims = result.get("claims")
+        raise SignInRequired(
+            tuple(scopes), claims=claims if isinstance(claims, str) else None, reason=reason
+        )
 
     def end_session_endpoint(self) -> str | None:
         """The authority's end-session endpoint from OIDC discovery, fetched once per process.

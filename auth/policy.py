@@ -11,7 +11,7 @@ from .errors import AuthError, SignInRequired
 from .tokens import token_for
 
 log = logging.getLogger(__name__)
-# A refusal this soon after signing in (or renewing) is shown, not answered with another.
+# A 401 this soon after signing in (or renewing) is shown, not answered with another.
 RECENT_SECONDS = 60
 
 
@@ -30,17 +30,25 @@ class Decision:
 
 
 def after_graph_refusal(
-    status: int, code: str, claims: str | None, scopes: tuple[str, ...], method: str
+    status: int, claims: str | None, scopes: tuple[str, ...], method: str
 ) -> Decision:
     """Decide what follows Graph's 401 or 403 for a page that needs `scopes`.
 
-    A 401 without claims is first answered by renewing the token once with the
-    refresh token (revoked or skewed tokens MSAL still trusts); claims challenges,
-    expired grants and missing consent by signing in again; but within a minute of
-    the last sign-in or renewal, the refusal is shown instead of looping.
+    A claims challenge (Continuous Access Evaluation, Conditional Access) signs the
+    user in again with those claims, unless the last sign-in already carried them:
+    then signing in again cannot help, and the refusal is shown. A 401 without
+    claims is answered by renewing the token once with the refresh token (revoked
+    or skewed tokens MSAL still trusts), then by signing in again, except within
+    a minute of the last sign-in. A 403 without claims is the tenant's answer for
+    this user (a guest, restricted directory reads): signing in would not change it.
     """
-    renewable = status == 401 and claims is None and method == "GET"
-    if renewable and not user_session.refreshed_within(RECENT_SECONDS):
+    if claims is not None:
+        if user_session.signed_in_with_claims(claims):
+            return Decision(Action.SHOW)
+        return Decision(Action.SIGN_IN, SignInRequired(scopes, claims=claims, reason="claims"))
+    if status != 401:
+        return Decision(Action.SHOW)
+    if method == "GET" and not user_session.refreshed_within(RECENT_SECONDS):
         try:
             token_for(scopes, force_refresh=True)
         except SignInRequired as again:
@@ -49,11 +57,5 @@ def after_graph_refusal(
             return Decision(Action.SHOW_AUTH_ERROR, failure=failure)
         return Decision(Action.RETRY)
     if not user_session.signed_in_within(RECENT_SECONDS):
-        if claims is not None:
-            return Decision(Action.SIGN_IN, SignInRequired(scopes, claims=claims, reason="claims"))
-        if status == 401:
-            return Decision(Action.SIGN_IN, SignInRequired(scopes, reason=code))
-        if status == 403 and code == "Authorization_RequestDenied":
-            reason = "consent required by Graph"
-            return Decision(Action.SIGN_IN, SignInRequired(scopes, reason=reason))
+        return Decision(Action.SIGN_IN, SignInRequired(scopes, reason="token refused by Graph"))
     return Decision(Action.SHOW)

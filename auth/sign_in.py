@@ -70,6 +70,8 @@ def complete(auth_response: dict[str, str]) -> str:
             scopes=pending.extra_scopes,
             next_path=pending.next_path,
         )
+    # Read before redeeming: MSAL pops it from the flow.
+    answered_claims = pending.flow.get("claims_challenge")
     redeemed = state.identity.redeem(pending.flow, auth_response, pending.next_path)
     claims = redeemed.claims
     user = SignedInUser(
@@ -79,7 +81,7 @@ def complete(auth_response: dict[str, str]) -> str:
         login_hint=claims.get("login_hint"),
         tenant_id=claims.get("tid"),
     )
-    user_session.begin(user, redeemed.token_cache)
+    user_session.begin(user, redeemed.token_cache, claims=answered_claims)
     log.info("sign-in completed")
     return pending.next_path
 

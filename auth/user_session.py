@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict, dataclass
 
@@ -11,6 +12,8 @@ USER = "user"
 TOKEN_CACHE = "token_cache"  # noqa: S105 - a session key, not a secret
 SIGNED_IN_AT = "signed_in_at"
 REFRESHED_AT = "tokens_refreshed_at"
+# The claims challenge the last sign-in answered, if any: the CAE loop guard.
+SIGN_IN_CLAIMS = "sign_in_claims"
 
 
 @dataclass(frozen=True)
@@ -27,12 +30,14 @@ def current_user() -> SignedInUser | None:
     return SignedInUser(**stored) if stored else None
 
 
-def begin(user: SignedInUser, token_cache: str) -> None:
+def begin(user: SignedInUser, token_cache: str, claims: str | None = None) -> None:
     """Replace whatever the session held with this user, under a new session id."""
     session.clear()
     session[USER] = asdict(user)
     session[TOKEN_CACHE] = token_cache
     session[SIGNED_IN_AT] = int(time.time())
+    if claims:
+        session[SIGN_IN_CLAIMS] = claims
     # A fresh session id on sign-in: no session fixation.
     current_app.session_interface.regenerate(session)
 
@@ -55,6 +60,17 @@ def mark_refreshed() -> None:
 
 def signed_in_within(seconds: int) -> bool:
     return time.time() - session.get(SIGNED_IN_AT, 0) < seconds
+
+
+def signed_in_with_claims(claims: str) -> bool:
+    """Whether the last sign-in already answered this claims challenge."""
+    carried = session.get(SIGN_IN_CLAIMS)
+    if not carried:
+        return False
+    try:
+        return json.loads(carried) == json.loads(claims)
+    except ValueError:
+        return False
 
 
 def refreshed_within(seconds: int) -> bool:

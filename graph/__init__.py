@@ -11,17 +11,28 @@ from flask import Flask, current_app
 
 from app_config import Settings
 
-from .client import GraphBusy, GraphClaimsChallenge, GraphClient, GraphError, GraphUnavailable
-from .resources import InvalidCursor, InvalidReference
+from .client import (
+    GraphAccessDenied,
+    GraphBusy,
+    GraphClaimsChallenge,
+    GraphClient,
+    GraphError,
+    GraphNotFound,
+    GraphUnavailable,
+)
+from .resources import InvalidCursor, InvalidReference, NoDrive
 
 __all__ = [
+    "GraphAccessDenied",
     "GraphBusy",
     "GraphClaimsChallenge",
     "GraphClient",
     "GraphError",
+    "GraphNotFound",
     "GraphUnavailable",
     "InvalidCursor",
     "InvalidReference",
+    "NoDrive",
     "current_client",
     "init_app",
 ]

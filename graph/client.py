@@ -70,7 +70,7 @@ class GraphBusy(GraphError):
 
 
 class GraphClaimsChallenge(GraphError):
-    """401 with a claims challenge (e.g. Continuous Access Evaluation): the user must sign in
+    """401 (or 403) with a claims challenge (Continuous Access Evaluation): the user must sign in
     again, passing `claims` (decoded JSON) as msal's claims_challenge."""
 
     def __init__(self, *args: Any, claims: str, **kwargs: Any) -> None:
@@ -80,6 +80,15 @@ class GraphClaimsChallenge(GraphError):
 
 class GraphUnavailable(GraphError):
     """Graph could not be reached at all: connection failure or timeout."""
+
+
+class GraphAccessDenied(GraphError):
+    """403 without a claims challenge: the token is fine, but this user may not see this
+    (a guest, a tenant that restricts directory reads, a file shared with someone else)."""
+
+
+class GraphNotFound(GraphError):
+    """404: what the request names does not exist."""
 
 
 @dataclass(frozen=True)
@@ -437,10 +446,15 @@ def _error_for(response: requests.Response, client_request_id: str) -> GraphErro
     if 300 <= status < 400:
         message = "Microsoft Graph answered with a redirect, which is not followed."
         return GraphError(status, "unexpected_redirect", message, **details)
-    if status == 401:
+    if status in (401, 403):
+        # CAE answers 401; Conditional Access sometimes answers 403 with the same challenge.
         claims = _claims_from_challenge(response.headers.get("WWW-Authenticate", ""))
         if claims is not None:
             return GraphClaimsChallenge(status, code, message, claims=claims, **details)
+    if status == 403:
+        return GraphAccessDenied(status, code, message, **details)
+    if status == 404:
+        return GraphNotFound(status, code, message, **details)
     if status in RETRY_STATUSES:
         wait = retry_after_seconds(response.headers.get("Retry-After", ""))
         retry_after = DEFAULT_RETRY_AFTER if wait is None else math.ceil(wait)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from .client import GraphClient, Page
+from .client import GraphClient, GraphNotFound, Page
 from .models import (
     DirectoryRole,
     Domain,
@@ -51,11 +51,22 @@ class InvalidCursor(ValueError):
     """A "more" cursor that this app did not make (a 400)."""
 
 
+class NoDrive(Exception):
+    """The user has no OneDrive (no OneDrive or SharePoint licence, or never provisioned)."""
+
+
 # -- you ------------------------------------------------------------------------------
 
 
+PROFILE_SELECT = (
+    "id,displayName,jobTitle,department,mail,userPrincipalName,businessPhones,"
+    "mobilePhone,officeLocation,preferredLanguage"
+)
+
+
 def me(client: GraphClient, token: str) -> Profile:
-    body = client.get(token, "/me")
+    # department is not among /me's default properties: ask for what the page shows.
+    body = client.get(token, "/me", params={"$select": PROFILE_SELECT})
     return Profile(
         id=str(body.get("id") or ""),
         display_name=body.get("displayName"),
@@ -172,7 +183,13 @@ def drive_children(
     path = "/me/drive/root/children"
     if names:
         path = "/me/drive/root:/" + "/".join(quote(n, safe="") for n in names) + ":/children"
-    page = _page(client, token, path, {"$top": FILES_PAGE_SIZE}, cursor)
+    try:
+        page = _page(client, token, path, {"$top": FILES_PAGE_SIZE}, cursor)
+    except GraphNotFound as missing:
+        # Graph's answer when the user has no OneDrive: 404 "User's mysite not found".
+        if missing.code == "ResourceNotFound" and "mysite" in missing.message.lower():
+            raise NoDrive() from None
+        raise
     return ResultPage([_drive_item(item, names) for item in page.items], page.next_cursor)
 
 

@@ -140,16 +140,3 @@ def test_claims_challenge_signs_the_user_in_again_with_the_claims_and_the_page_r
     page = signed_in_client.get("/graphcall")
     assert page.status_code == 200
     assert "Adele Vance" in page.get_data(as_text=True)
-
-
-def test_claims_challenge_right_after_sign_in_is_shown_not_looped(signed_in_client, http_mock):
-    http_mock.get(
-        f"{GRAPH}/me",
-        json=CAE_REJECTION,
-        status=401,
-        headers={"WWW-Authenticate": CHALLENGE},
-    )
-    response = signed_in_client.get("/graphcall")
-    page = response.get_data(as_text=True)
-    assert response.status_code == 401
-    assert "Continuous access evaluation resulted in challenge" in page

@@ -21,10 +21,12 @@ import responses
 from entra_emulator.certs import make_certificates
 
 from graph.client import (
+    GraphAccessDenied,
     GraphBusy,
     GraphClaimsChallenge,
     GraphClient,
     GraphError,
+    GraphNotFound,
     GraphUnavailable,
     Page,
 )
@@ -227,15 +229,29 @@ def test_photo_errors_other_than_404_are_raised(graph_mock, mocked_client):
 
 
 @pytest.mark.parametrize(
-    ("status", "code", "message", "header_request_id", "request_id"),
+    ("status", "code", "message", "header_request_id", "request_id", "kind"),
     [
-        (404, "Request_ResourceNotFound", "Resource 'x' does not exist.", "hdr-404", "hdr-404"),
-        (403, "Authorization_RequestDenied", "Insufficient privileges.", "hdr-403", "hdr-403"),
-        (400, "BadRequest", "Invalid filter clause", None, "inner-request-id"),
+        (
+            404,
+            "Request_ResourceNotFound",
+            "Resource 'x' does not exist.",
+            "hdr-404",
+            "hdr-404",
+            GraphNotFound,
+        ),
+        (
+            403,
+            "Authorization_RequestDenied",
+            "Insufficient privileges.",
+            "hdr-403",
+            "hdr-403",
+            GraphAccessDenied,
+        ),
+        (400, "BadRequest", "Invalid filter clause", None, "inner-request-id", GraphError),
     ],
 )
 def test_error_answers_become_graph_errors(
-    graph_mock, mocked_client, status, code, message, header_request_id, request_id
+    graph_mock, mocked_client, status, code, message, header_request_id, request_id, kind
 ):
     headers = {"request-id": header_request_id} if header_request_id else {}
     graph_mock.get(
@@ -246,7 +262,7 @@ def test_error_answers_become_graph_errors(
         mocked_client.get(TOKEN, "/users/x")
 
     error = raised.value
-    assert type(error) is GraphError
+    assert type(error) is kind
     assert (error.status, error.code, error.message) == (status, code, message)
     assert error.request_id == request_id
     sent = graph_mock.calls[0].request.headers["client-request-id"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from html import unescape
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
@@ -35,6 +36,9 @@ PAGE_PERMISSIONS = (
     "Files.Read.All",
     "Sites.Read.All",
 )
+GRAPH_UNAUTHORIZED = {
+    "error": {"code": "InvalidAuthenticationToken", "message": "Lifetime validation failed."}
+}
 GRAPH_FORBIDDEN = {
     "error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges."}
 }
@@ -674,12 +678,13 @@ def test_graph_throttling_is_our_busy_page_with_graphs_retry_after(
 
 
 @pytest.mark.parametrize(("url", "method", "path", "scope"), PAGE_CALLS)
-def test_graph_refusal_long_after_sign_in_asks_for_the_pages_permission(
+def test_token_refused_after_renewal_long_after_sign_in_asks_for_the_pages_permission(
     user, http_mock, url, method, path, scope
 ):
-    http_mock.add(method, f"{GRAPH}{path}", json=GRAPH_FORBIDDEN, status=403)
+    http_mock.add(method, f"{GRAPH}{path}", json=GRAPH_UNAUTHORIZED, status=401)
     with user.session_transaction() as session:
         session["signed_in_at"] = 0  # signed in long ago
+        session["tokens_refreshed_at"] = int(time.time())  # and just renewed
     response = user.get(url)
     assert response.status_code == 302
     location = urlsplit(response.headers["Location"])
@@ -688,12 +693,29 @@ def test_graph_refusal_long_after_sign_in_asks_for_the_pages_permission(
 
 
 @pytest.mark.parametrize(("url", "method", "path", "scope"), PAGE_CALLS)
-def test_graph_refusal_right_after_sign_in_is_shown_not_looped(
+def test_token_refused_right_after_sign_in_and_renewal_is_shown_not_looped(
     user, http_mock, url, method, path, scope
 ):
+    http_mock.add(method, f"{GRAPH}{path}", json=GRAPH_UNAUTHORIZED, status=401)
+    with user.session_transaction() as session:
+        session["tokens_refreshed_at"] = int(time.time())
+    response = user.get(url)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 401
+    assert "Microsoft Graph could not answer" in page
+    assert "Lifetime validation failed" in page and "InvalidAuthenticationToken" in page
+
+
+@pytest.mark.parametrize(("url", "method", "path", "scope"), PAGE_CALLS)
+def test_graph_refusing_this_user_is_explained_not_answered_with_a_sign_in(
+    user, http_mock, url, method, path, scope
+):
+    # A guest or a restricted tenant: consent was given, and signing in again changes nothing.
     http_mock.add(method, f"{GRAPH}{path}", json=GRAPH_FORBIDDEN, status=403)
+    with user.session_transaction() as session:
+        session["signed_in_at"] = 0  # long ago: no time-based guard hides a bounce
     response = user.get(url)
     page = response.get_data(as_text=True)
     assert response.status_code == 403
-    assert "Microsoft Graph could not answer" in page
-    assert "Insufficient privileges." in page and "Authorization_RequestDenied" in page
+    assert "Not available to your account" in page
+    assert "Signing in again will not change the answer" in page

@@ -1,0 +1,138 @@
+"""What the real Entra ID and Graph do that a kind fake would not: CAE, guests, no OneDrive."""
+
+from __future__ import annotations
+
+import base64
+import json
+from urllib.parse import parse_qs, urlsplit
+
+import responses
+from fake_idp import GRAPH
+
+ME = {"id": "u1", "displayName": "Adele Vance", "department": "Retail"}
+CLAIMS = '{"access_token":{"nbf":{"essential":true,"value":"1604106651"}}}'
+CLAIMS_B64 = base64.b64encode(CLAIMS.encode()).decode()
+OTHER_CLAIMS = '{"access_token":{"nbf":{"essential":true,"value":"1704106651"}}}'
+CAE_REJECTION = {
+    "error": {
+        "code": "InvalidAuthenticationToken",
+        "message": "Continuous access evaluation resulted in challenge",
+    }
+}
+
+
+def challenge(claims_b64: str) -> dict[str, str]:
+    return {
+        "WWW-Authenticate": f'Bearer realm="", error="insufficient_claims", claims="{claims_b64}"'
+    }
+
+
+def login_query(response) -> dict[str, list[str]]:
+    assert response.status_code == 302
+    location = urlsplit(response.headers["Location"])
+    assert location.path == "/login"
+    return parse_qs(location.query)
+
+
+def test_a_claims_challenge_right_after_sign_in_signs_the_user_in_again_with_the_claims(
+    signed_in_client, http_mock
+):
+    # A revocation can reach Graph a second after sign-in; time is no reason to give up.
+    http_mock.get(f"{GRAPH}/me", json=CAE_REJECTION, status=401, headers=challenge(CLAIMS_B64))
+    login = login_query(signed_in_client.get("/graphcall"))
+    assert json.loads(login["claims"][0]) == json.loads(CLAIMS)
+    assert login["next"] == ["/graphcall"]
+
+
+def test_a_challenge_for_the_claims_the_last_sign_in_carried_is_shown_not_looped(
+    fake_sign_in, http_mock
+):
+    assert fake_sign_in("/graphcall", claims=CLAIMS).status_code == 303
+    http_mock.get(f"{GRAPH}/me", json=CAE_REJECTION, status=401, headers=challenge(CLAIMS_B64))
+    response = fake_sign_in.client.get("/graphcall")
+    assert response.status_code == 401
+    assert "Continuous access evaluation resulted in challenge" in response.get_data(as_text=True)
+
+
+def test_a_challenge_for_new_claims_after_a_claims_sign_in_asks_again(fake_sign_in, http_mock):
+    assert fake_sign_in("/graphcall", claims=CLAIMS).status_code == 303
+    other = base64.b64encode(OTHER_CLAIMS.encode()).decode()
+    http_mock.get(f"{GRAPH}/me", json=CAE_REJECTION, status=401, headers=challenge(other))
+    login = login_query(fake_sign_in.client.get("/graphcall"))
+    assert json.loads(login["claims"][0]) == json.loads(OTHER_CLAIMS)
+
+
+def test_a_conditional_access_403_with_a_claims_challenge_signs_in_again(
+    signed_in_client, http_mock
+):
+    http_mock.get(f"{GRAPH}/me", json=CAE_REJECTION, status=403, headers=challenge(CLAIMS_B64))
+    login = login_query(signed_in_client.get("/graphcall"))
+    assert json.loads(login["claims"][0]) == json.loads(CLAIMS)
+
+
+def test_interaction_required_on_refresh_passes_its_claims_to_the_next_sign_in(
+    fake_sign_in, idp, http_mock
+):
+    idp.access_token_lifetime = 60  # MSAL refreshes tokens this close to expiry
+    assert fake_sign_in("/graphcall").status_code == 303
+    token_endpoint = f"{idp.base}/oauth2/v2.0/token"
+    http_mock.remove(responses.POST, token_endpoint)
+    http_mock.post(
+        token_endpoint,
+        status=400,
+        json={
+            "error": "interaction_required",
+            "error_description": "AADSTS50076: Due to a configuration change made by your "
+            "administrator, you must use multi-factor authentication.",
+            "error_codes": [50076],
+            "suberror": "basic_action",
+            "claims": CLAIMS,
+        },
+    )
+    login = login_query(fake_sign_in.client.get("/graphcall"))
+    assert json.loads(login["claims"][0]) == json.loads(CLAIMS)
+
+
+def test_a_guest_refused_the_directory_is_told_why_and_not_sent_to_sign_in(
+    signed_in_client, http_mock
+):
+    http_mock.get(
+        f"{GRAPH}/users",
+        status=403,
+        json={
+            "error": {
+                "code": "Authorization_RequestDenied",
+                "message": "Insufficient privileges to complete the operation.",
+            }
+        },
+    )
+    with signed_in_client.session_transaction() as session:
+        session["signed_in_at"] = 0  # long ago: no time-based guard may hide a bounce
+    response = signed_in_client.get("/people")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 403
+    assert "Your organization does not let your account" in page
+    assert "guest" in page
+
+
+def test_a_user_without_a_onedrive_is_told_so(signed_in_client, idp, http_mock):
+    idp.consent("Files.Read")
+    http_mock.get(
+        f"{GRAPH}/me/drive/root/children",
+        status=404,
+        json={"error": {"code": "ResourceNotFound", "message": "User's mysite not found."}},
+    )
+    response = signed_in_client.get("/files/")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 404
+    assert "You don't have a OneDrive" in page
+    assert "Try again" not in page
+
+
+def test_the_profile_asks_graph_for_the_department_it_shows(signed_in_client, http_mock):
+    # /me leaves department out of its default properties.
+    me = http_mock.get(f"{GRAPH}/me", json=ME)
+    page = signed_in_client.get("/graphcall").get_data(as_text=True)
+    select = parse_qs(urlsplit(me.calls[-1].request.url).query)["$select"][0].split(",")
+    assert "department" in select and "displayName" in select
+    assert "Retail" in page
