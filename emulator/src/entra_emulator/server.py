@@ -13,7 +13,16 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from . import browser, control, discovery, downloads, signout, token_endpoint
+from . import (
+    browser,
+    control,
+    control_features,
+    discovery,
+    downloads,
+    request_log,
+    signout,
+    token_endpoint,
+)
 from .certs import make_certificates
 from .directory import load_directory
 from .graph import bp as graph_bp
@@ -44,7 +53,9 @@ def _https_app(state: EmulatorState) -> Flask:
     app.register_blueprint(token_endpoint.bp)
     app.register_blueprint(graph_bp)
     app.register_blueprint(control.bp)
+    app.register_blueprint(control_features.bp)
     app.register_blueprint(signout.bp)
+    request_log.install(app)
     return app
 
 
@@ -54,6 +65,7 @@ def _http_app(state: EmulatorState) -> Flask:
     app.register_blueprint(browser.bp)
     app.register_blueprint(signout.bp)
     app.register_blueprint(downloads.bp)
+    request_log.install(app)
     return app
 
 

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import secrets
 import threading
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from .clock import Clock
 from .directory import Directory
+from .faults import FaultRule, FaultSchedule
+from .request_log import RequestLog
 from .scopes import RequestedScopes
+from .token_variants import TokenVariant, TokenVariants
 from .tokens import TokenSigner
 
 CODE_LIFETIME = 600  # Entra codes live about 10 minutes
@@ -39,8 +42,8 @@ class AuthRequest:
     login_hint: str | None
     want_client_info: bool
     browser_sid: str
+    created: float  # emulator clock time
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    created: float = field(default_factory=time.time)
     user_id: str | None = None
     consent_shown: bool = False
 
@@ -55,7 +58,7 @@ class AuthCode:
     nonce: str | None
     code_challenge: str
     sid: str
-    issued: float = field(default_factory=time.time)
+    issued: float  # emulator clock time
     used: bool = False
 
 
@@ -73,6 +76,7 @@ class RefreshGrant:
 class EmulatorState:
     def __init__(self, directory: Directory, signer: TokenSigner, access_token_lifetime: int):
         self.lock = threading.RLock()
+        self.clock = Clock()
         self.directory = directory
         self.signer = signer
         self.download_key = secrets.token_bytes(32)
@@ -86,7 +90,9 @@ class EmulatorState:
         self.browser_sessions: dict[str, dict] = {}
         self.access_tokens_issued: dict[str, float] = {}  # uti -> issue time
         self.expired_before = 0.0
-        self.fault: dict | None = None
+        self.faults = FaultSchedule(self.clock)
+        self.token_variants = TokenVariants()
+        self.request_log = RequestLog()
         self.counters: Counter[str] = Counter()
         self.graph_paths: Counter[str] = Counter()
 
@@ -118,23 +124,34 @@ class EmulatorState:
 
     def record_access_token(self, uti: str) -> None:
         with self.lock:
-            self.access_tokens_issued[uti] = time.time()
+            self.access_tokens_issued[uti] = self.clock.now()
 
     def access_token_expired_by_control(self, uti: str | None) -> bool:
         with self.lock:
             issued = self.access_tokens_issued.get(uti or "")
             return issued is None or issued < self.expired_before
 
-    def take_fault(self) -> dict | None:
-        """The fault to apply to this Graph call, if any; counts it down."""
-        with self.lock:
-            if not self.fault:
-                return None
-            fault = dict(self.fault)
-            self.fault["count"] -= 1
-            if self.fault["count"] <= 0:
-                self.fault = None
-            return fault
+    def set_fault_rules(self, rules: list[FaultRule], seed: int = 0) -> None:
+        """Replace the fault schedule (see faults.py; fault_rules.parse_rule reads JSON)."""
+        self.faults.set_rules(rules, seed)
+
+    def clear_fault_rules(self) -> None:
+        self.faults.clear()
+
+    def add_token_variant(self, variant: TokenVariant) -> None:
+        """Break the next token response(s) for the variant's client and user."""
+        self.token_variants.add(variant)
+
+    def set_clock_offset(self, seconds: float) -> float:
+        """Shift every time the emulator reads by `seconds` (absolute, not cumulative)."""
+        return self.clock.set_offset(seconds)
+
+    def reset_features(self) -> None:
+        """Forget fault rules, pending token variants, the clock offset and the request log."""
+        self.faults.clear()
+        self.token_variants.clear()
+        self.clock.set_offset(0)
+        self.request_log.clear()
 
     def counters_snapshot(self) -> dict:
         with self.lock:
