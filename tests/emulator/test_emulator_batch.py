@@ -1,0 +1,178 @@
+"""Graph JSON batching: sub-requests through the real routes, dependsOn, 424, 400s, throttling."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from feature_helpers import GRADY, control, graph, signed_in
+
+
+@pytest.fixture(scope="module")
+def tokens(emulator):
+    return {
+        "broad": signed_in(emulator)["access_token"],
+        "narrow": signed_in(emulator, GRADY, ["User.Read"])["access_token"],
+    }
+
+
+@pytest.fixture(autouse=True)
+def _reset(emulator):
+    yield
+    emulator.state.reset_features()
+
+
+def post_batch(https, emulator, token, requests_):
+    return graph(https, emulator, token, "/$batch", method="POST", json={"requests": requests_})
+
+
+def by_id(response) -> dict:
+    assert response.status_code == 200, response.text
+    return {r["id"]: r for r in response.json()["responses"]}
+
+
+def test_sub_requests_answer_as_graph_does(emulator, https, tokens):
+    answers = by_id(
+        post_batch(
+            https,
+            emulator,
+            tokens["broad"],
+            [
+                {"id": "1", "method": "GET", "url": "/me"},
+                {"id": "2", "method": "GET", "url": "users?$top=2&$select=displayName"},
+                {"id": "3", "method": "GET", "url": "/me/photo/$value"},
+                {"id": "4", "method": "GET", "url": "/nonsense"},
+            ],
+        )
+    )
+    assert answers["1"]["status"] == 200
+    assert answers["1"]["body"]["userPrincipalName"] == "patti@contoso.example"
+    assert answers["1"]["headers"]["Content-Type"].startswith("application/json")
+    assert [set(u) for u in answers["2"]["body"]["value"]] == [{"displayName"}] * 2
+    assert answers["3"]["headers"]["Content-Type"] == "image/png"
+    assert base64.b64decode(answers["3"]["body"]).startswith(b"\x89PNG")
+    assert answers["4"]["status"] == 400
+    assert answers["4"]["body"]["error"]["code"] == "BadRequest"
+
+
+def test_each_sub_request_has_its_own_scope_check(emulator, https, tokens):
+    answers = by_id(
+        post_batch(
+            https,
+            emulator,
+            tokens["narrow"],
+            [
+                {"id": "me", "method": "GET", "url": "/me"},
+                {"id": "all", "method": "GET", "url": "/users"},
+            ],
+        )
+    )
+    assert answers["me"]["status"] == 200
+    assert answers["all"]["status"] == 403
+    assert answers["all"]["body"]["error"]["code"] == "Authorization_RequestDenied"
+
+
+def test_sub_request_headers_reach_the_route(emulator, https, tokens):
+    search = {"id": "s", "method": "GET", "url": '/users?$search="displayName:zoe"'}
+    plain = by_id(post_batch(https, emulator, tokens["broad"], [search]))["s"]
+    assert plain["status"] == 400  # $search needs ConsistencyLevel, in a batch as well
+    search["headers"] = {"ConsistencyLevel": "eventual"}
+    found = by_id(post_batch(https, emulator, tokens["broad"], [search]))["s"]
+    assert [u["displayName"] for u in found["body"]["value"]] == ["Zoë Ðorđević"]
+
+
+def test_depends_on_orders_requests_and_a_failure_is_424_downstream(emulator, https, tokens):
+    response = post_batch(
+        https,
+        emulator,
+        tokens["narrow"],
+        [
+            {"id": "c", "method": "GET", "url": "/me", "dependsOn": ["B"]},
+            {"id": "b", "method": "GET", "url": "/users", "dependsOn": ["a"]},
+            {"id": "a", "method": "GET", "url": "/me"},
+            {"id": "d", "method": "GET", "url": "/me"},
+        ],
+    )
+    order = [r["id"] for r in response.json()["responses"]]
+    assert order.index("a") < order.index("b") < order.index("c")
+    answers = by_id(response)
+    assert answers["a"]["status"] == answers["d"]["status"] == 200
+    assert answers["b"]["status"] == 403  # ran, and failed
+    assert answers["c"]["status"] == 424  # never ran: its dependency failed
+    assert answers["c"]["body"]["error"]["code"] == "FailedDependency"
+
+
+def test_throttling_applies_per_sub_request(emulator, https, tokens):
+    rules = [{"path": "/v1.0/users", "status": 429, "retry_after": 7}]
+    control(https, emulator, "POST", "/faults", rules=rules)
+    answers = by_id(
+        post_batch(
+            https,
+            emulator,
+            tokens["broad"],
+            [
+                {"id": "1", "method": "GET", "url": "/me"},
+                {"id": "2", "method": "GET", "url": "/users"},
+            ],
+        )
+    )
+    assert answers["1"]["status"] == 200
+    assert answers["2"]["status"] == 429
+    assert answers["2"]["headers"]["Retry-After"] == "7"
+    assert answers["2"]["body"]["error"]["code"] == "TooManyRequests"
+
+
+def _me(n: int) -> dict:
+    return {"id": str(n), "method": "GET", "url": "/me"}
+
+
+@pytest.mark.parametrize(
+    ("requests_", "message"),
+    [
+        ([_me(1), {**_me(1), "id": "1"}], "duplicate id"),
+        (
+            [
+                {"id": "A", "method": "GET", "url": "/me"},
+                {"id": "a", "method": "GET", "url": "/me"},
+            ],
+            "duplicate id",
+        ),
+        ([_me(n) for n in range(21)], "20"),
+        ([{"method": "GET", "url": "/me"}], "missing 'id'"),
+        ([{"id": "1", "url": "/me"}], "missing 'method'"),
+        ([{"id": "1", "method": "GET"}], "missing 'url'"),
+        ([{**_me(1), "dependsOn": ["9"]}], "unknown request id '9'"),
+        ([{**_me(1), "dependsOn": ["2"]}, {**_me(2), "dependsOn": ["1"]}], "cycle"),
+        ([{**_me(1), "method": "POST", "body": {}}], "Content-Type"),
+        ([{**_me(1), "url": "https://graph.microsoft.com/v1.0/me"}], "relative"),
+        ([{**_me(1), "url": "/../_emulator/faults"}], "'..'"),
+        ([{**_me(1), "url": "/%2e%2e/_emulator/faults"}], "'..'"),
+        ([{**_me(1), "url": "/$batch"}], "another batch"),
+        ([{**_me(1), "method": "TRACE"}], "unsupported method"),
+        ([], "Invalid batch payload"),
+    ],
+)
+def test_malformed_batches_are_400_in_graphs_shape(emulator, https, tokens, requests_, message):
+    response = post_batch(https, emulator, tokens["broad"], requests_)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "BadRequest"
+    assert message in error["message"]
+    assert "request-id" in error["innerError"]
+
+
+def test_batch_without_a_token_is_401(emulator, https):
+    response = https.post(
+        emulator.graph_endpoint + "/$batch", json={"requests": [_me(1)]}, timeout=10
+    )
+    assert response.status_code == 401
+
+
+def test_sub_requests_are_counted_and_logged_as_batch(emulator, https, tokens):
+    post_batch(https, emulator, tokens["broad"], [_me(1), _me(2)])
+    logged = emulator.state.request_log.query(path="/v1.0/*")
+    assert [(e.path, e.batch) for e in logged] == [
+        ("/v1.0/me", True),
+        ("/v1.0/me", True),
+        ("/v1.0/$batch", False),
+    ]
