@@ -11,25 +11,25 @@ from .state import EmulatorState
 bp = Blueprint("control", __name__, url_prefix="/_emulator")
 
 
-def state() -> EmulatorState:
+def _state() -> EmulatorState:
     return current_app.extensions["emulator"]
 
 
 @bp.before_request
-def loopback_only() -> None:
+def _loopback_only() -> None:
     if request.remote_addr not in ("127.0.0.1", "::1"):
         abort(403)
 
 
-def json_body() -> dict:
+def _json() -> dict:
     body = request.get_json(silent=True)
     return body if isinstance(body, dict) else {}
 
 
-def user_id_for(key: str | None) -> str | None:
+def _user_id(key: str | None) -> str | None:
     if not key:
         return None
-    user = state().directory.find_user(key)
+    user = _state().directory.find_user(key)
     if user is None:
         abort(make_response(jsonify({"error": f"unknown user {key!r}"}), 404))
     return user["id"]
@@ -38,11 +38,11 @@ def user_id_for(key: str | None) -> str | None:
 @bp.post("/revoke")
 def revoke() -> ResponseReturnValue:
     """Revoke a user's refresh tokens; access tokens stay valid, as in Entra without CAE."""
-    user_id = user_id_for(json_body().get("user"))
+    user_id = _user_id(_json().get("user"))
     if user_id is None:
         return jsonify({"error": "give 'user' (UPN or object id)"}), 400
-    with state().lock:
-        grants = [g for g in state().refresh_tokens.values() if g.user_id == user_id]
+    with _state().lock:
+        grants = [g for g in _state().refresh_tokens.values() if g.user_id == user_id]
         for grant in grants:
             grant.revoked = True
     return jsonify({"revoked": len(grants)})
@@ -50,26 +50,26 @@ def revoke() -> ResponseReturnValue:
 
 @bp.post("/expire-tokens")
 def expire_tokens() -> ResponseReturnValue:
-    with state().lock:
-        state().expired_before = state().clock.now()
-    return jsonify({"expired_before": state().expired_before})
+    with _state().lock:
+        _state().expired_before = _state().clock.now()
+    return jsonify({"expired_before": _state().expired_before})
 
 
 @bp.post("/settings")
 def settings() -> ResponseReturnValue:
-    lifetime = json_int(json_body().get("access_token_lifetime"))
+    lifetime = json_int(_json().get("access_token_lifetime"))
     if lifetime is None or lifetime < 1:
         return jsonify({"error": "access_token_lifetime must be a positive integer"}), 400
-    with state().lock:
-        state().access_token_lifetime = lifetime
+    with _state().lock:
+        _state().access_token_lifetime = lifetime
     return jsonify({"access_token_lifetime": lifetime})
 
 
 @bp.post("/consent/reset")
 def reset_consent() -> ResponseReturnValue:
-    user_id = user_id_for(json_body().get("user"))
-    with state().lock:
-        consents = state().consents
+    user_id = _user_id(_json().get("user"))
+    with _state().lock:
+        consents = _state().consents
         for key in [k for k in consents if user_id is None or k[0] == user_id]:
             del consents[key]
     return "", 204
@@ -77,10 +77,10 @@ def reset_consent() -> ResponseReturnValue:
 
 @bp.get("/counters")
 def counters() -> ResponseReturnValue:
-    return jsonify(state().counters_snapshot())
+    return jsonify(_state().counters_snapshot())
 
 
 @bp.post("/counters/reset")
 def reset_counters() -> ResponseReturnValue:
-    state().reset_counters()
+    _state().reset_counters()
     return "", 204

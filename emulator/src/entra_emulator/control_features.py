@@ -8,14 +8,14 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from .control import json_body, loopback_only, state, user_id_for
+from .control import _json, _loopback_only, _state, _user_id  # shared with the older knobs
 from .fault_rules import legacy_rule, parse_schedule
 from .faults import FaultRuleError
 from .parsing import ascii_int, json_number
 from .token_variants import VariantError, parse_variant
 
 bp = Blueprint("control_features", __name__, url_prefix="/_emulator")
-bp.before_request(loopback_only)
+bp.before_request(_loopback_only)
 
 
 def _error(message: str) -> ResponseReturnValue:
@@ -25,7 +25,7 @@ def _error(message: str) -> ResponseReturnValue:
 @bp.post("/faults")
 def set_faults() -> ResponseReturnValue:
     """A schedule `{"seed", "rules"}`, or the original single fault `{"status"|"delay", ...}`."""
-    body = json_body()
+    body = _json()
     try:
         if "rules" in body:
             rules, seed = parse_schedule(body)
@@ -33,60 +33,60 @@ def set_faults() -> ResponseReturnValue:
             rules, seed = [legacy_rule(body)], 0
     except FaultRuleError as error:
         return _error(str(error))
-    state().set_fault_rules(rules, seed)
-    return jsonify(state().faults.snapshot())
+    _state().set_fault_rules(rules, seed)
+    return jsonify(_state().faults.snapshot())
 
 
 @bp.get("/faults")
 def get_faults() -> ResponseReturnValue:
-    return jsonify(state().faults.snapshot())
+    return jsonify(_state().faults.snapshot())
 
 
 @bp.delete("/faults")
 def clear_faults() -> ResponseReturnValue:
-    state().clear_fault_rules()
+    _state().clear_fault_rules()
     return "", 204
 
 
 @bp.post("/token-variants")
 def add_token_variant() -> ResponseReturnValue:
-    body = json_body()
+    body = _json()
     try:
-        variant = parse_variant(body, user_id_for(body.get("user")))
+        variant = parse_variant(body, _user_id(body.get("user")))
     except VariantError as error:
         return _error(str(error))
-    state().add_token_variant(variant)
+    _state().add_token_variant(variant)
     return jsonify(variant.to_json())
 
 
 @bp.get("/token-variants")
 def token_variants() -> ResponseReturnValue:
-    return jsonify({"value": [v.to_json() for v in state().token_variants.pending()]})
+    return jsonify({"value": [v.to_json() for v in _state().token_variants.pending()]})
 
 
 @bp.delete("/token-variants")
 def clear_token_variants() -> ResponseReturnValue:
-    state().token_variants.clear()
+    _state().token_variants.clear()
     return "", 204
 
 
 @bp.get("/clock")
 def clock() -> ResponseReturnValue:
-    return jsonify({"offset": state().clock.offset, "now": state().clock.now()})
+    return jsonify({"offset": _state().clock.offset, "now": _state().clock.now()})
 
 
 @bp.post("/clock")
 def set_clock() -> ResponseReturnValue:
     """`{"offset": S}` sets the shift; `{"advance": S}` adds to it."""
-    body = json_body()
+    body = _json()
     key = "advance" if "advance" in body else "offset"
     seconds = json_number(body.get(key))
     if seconds is None:
         return _error("give 'offset' or 'advance' in seconds")
     if key == "advance":
-        state().clock.advance(seconds)
+        _state().clock.advance(seconds)
     else:
-        state().set_clock_offset(seconds)
+        _state().set_clock_offset(seconds)
     return clock()
 
 
@@ -94,13 +94,13 @@ def set_clock() -> ResponseReturnValue:
 def requests_log() -> ResponseReturnValue:
     """Filters: method, path (glob), status, client_id, user (oid or UPN), client_request_id."""
     args = request.args
-    status = args.get("status")
-    if status is not None and ascii_int(status, 3) is None:
+    status = ascii_int(args["status"], 3) if "status" in args else None
+    if "status" in args and status is None:
         return _error("'status' must be an HTTP status code")
-    entries = state().request_log.query(
+    entries = _state().request_log.query(
         method=args.get("method"),
         path=args.get("path"),
-        status=ascii_int(status, 3) if status is not None else None,
+        status=status,
         client_id=args.get("client_id"),
         user=args.get("user"),
         client_request_id=args.get("client_request_id"),
@@ -110,12 +110,12 @@ def requests_log() -> ResponseReturnValue:
 
 @bp.delete("/requests")
 def clear_requests() -> ResponseReturnValue:
-    state().request_log.clear()
+    _state().request_log.clear()
     return "", 204
 
 
 @bp.post("/features/reset")
 def reset_features() -> ResponseReturnValue:
     """Fault rules, token variants, clock offset and request log back to the start."""
-    state().reset_features()
+    _state().reset_features()
     return "", 204

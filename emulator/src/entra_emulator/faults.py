@@ -28,9 +28,13 @@ GRAPH_ERRORS = {
     503: ("serviceNotAvailable", "The service is not available. Try the request again later."),
     504: ("generalException", "The gateway timed out waiting for the service."),
 }
-# Entra's OAuth error and AADSTS code per status (reference-error-codes); which code goes
-# with which status is the emulator's choice, the docs do not pair them.
-_TRANSIENT = ("temporarily_unavailable", "AADSTS90033: A transient error has occurred. Try again.")
+# Entra's OAuth error and AADSTS description per status (reference-error-codes); which code
+# goes with which status is the emulator's choice, the docs do not pair them.
+_TRANSIENT = (
+    "temporarily_unavailable",
+    "AADSTS90033: MsodsServiceUnavailable - The Microsoft Online Directory Service (MSODS) "
+    "isn't available.",
+)
 TOKEN_ERRORS = {
     429: (
         "temporarily_unavailable",
@@ -38,7 +42,7 @@ TOKEN_ERRORS = {
     ),
     500: (
         "server_error",
-        "AADSTS50000: There was an error issuing a token or an issue with our sign-in service.",
+        "AADSTS50000: TokenIssuanceError - There's an issue with the sign-in service.",
     ),
     502: _TRANSIENT,
     503: _TRANSIENT,

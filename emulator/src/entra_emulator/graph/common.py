@@ -11,6 +11,7 @@ import jwt
 from flask import Blueprint, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from ..endpoints import entra_authority, oidc_authority
 from ..faults import GRAPH_ERRORS, FaultDecision
 from ..parsing import ascii_int, json_int
 from ..state import EmulatorState
@@ -155,7 +156,8 @@ def _authenticate() -> None:
 
 def _issuers() -> tuple[str, str]:
     """The two authorities' issuers: Graph accepts tokens from this tenant only."""
-    return f"{state().https_base}/{state().directory.tenant_id}/v2.0", f"{state().https_base}/oidc"
+    entra = entra_authority(state(), state().directory.tenant_id)
+    return entra.issuer, oidc_authority(state()).issuer
 
 
 def _auth_error(message: str) -> GraphError:
