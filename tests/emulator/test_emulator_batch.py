@@ -31,42 +31,34 @@ def by_id(response) -> dict:
     return {r["id"]: r for r in response.json()["responses"]}
 
 
+def get_all(https, emulator, token, **urls) -> dict:
+    """A batch of GETs, one per id=url, answered by id."""
+    requests_ = [{"id": i, "method": "GET", "url": url} for i, url in urls.items()]
+    return by_id(post_batch(https, emulator, token, requests_))
+
+
 def test_sub_requests_answer_as_graph_does(emulator, https, tokens):
-    answers = by_id(
-        post_batch(
-            https,
-            emulator,
-            tokens["broad"],
-            [
-                {"id": "1", "method": "GET", "url": "/me"},
-                {"id": "2", "method": "GET", "url": "users?$top=2&$select=displayName"},
-                {"id": "3", "method": "GET", "url": "/me/photo/$value"},
-                {"id": "4", "method": "GET", "url": "/nonsense"},
-            ],
-        )
+    answers = get_all(
+        https,
+        emulator,
+        tokens["broad"],
+        me="/me",
+        users="users?$top=2&$select=displayName",
+        photo="/me/photo/$value",
+        nonsense="/nonsense",
     )
-    assert answers["1"]["status"] == 200
-    assert answers["1"]["body"]["userPrincipalName"] == "patti@contoso.example"
-    assert answers["1"]["headers"]["Content-Type"].startswith("application/json")
-    assert [set(u) for u in answers["2"]["body"]["value"]] == [{"displayName"}] * 2
-    assert answers["3"]["headers"]["Content-Type"] == "image/png"
-    assert base64.b64decode(answers["3"]["body"]).startswith(b"\x89PNG")
-    assert answers["4"]["status"] == 400
-    assert answers["4"]["body"]["error"]["code"] == "BadRequest"
+    assert answers["me"]["status"] == 200
+    assert answers["me"]["body"]["userPrincipalName"] == "patti@contoso.example"
+    assert answers["me"]["headers"]["Content-Type"].startswith("application/json")
+    assert [set(u) for u in answers["users"]["body"]["value"]] == [{"displayName"}] * 2
+    assert answers["photo"]["headers"]["Content-Type"] == "image/png"
+    assert base64.b64decode(answers["photo"]["body"]).startswith(b"\x89PNG")
+    assert answers["nonsense"]["status"] == 400
+    assert answers["nonsense"]["body"]["error"]["code"] == "BadRequest"
 
 
 def test_each_sub_request_has_its_own_scope_check(emulator, https, tokens):
-    answers = by_id(
-        post_batch(
-            https,
-            emulator,
-            tokens["narrow"],
-            [
-                {"id": "me", "method": "GET", "url": "/me"},
-                {"id": "all", "method": "GET", "url": "/users"},
-            ],
-        )
-    )
+    answers = get_all(https, emulator, tokens["narrow"], me="/me", all="/users")
     assert answers["me"]["status"] == 200
     assert answers["all"]["status"] == 403
     assert answers["all"]["body"]["error"]["code"] == "Authorization_RequestDenied"
@@ -105,21 +97,11 @@ def test_depends_on_orders_requests_and_a_failure_is_424_downstream(emulator, ht
 def test_throttling_applies_per_sub_request(emulator, https, tokens):
     rules = [{"path": "/v1.0/users", "status": 429, "retry_after": 7}]
     control(https, emulator, "POST", "/faults", rules=rules)
-    answers = by_id(
-        post_batch(
-            https,
-            emulator,
-            tokens["broad"],
-            [
-                {"id": "1", "method": "GET", "url": "/me"},
-                {"id": "2", "method": "GET", "url": "/users"},
-            ],
-        )
-    )
-    assert answers["1"]["status"] == 200
-    assert answers["2"]["status"] == 429
-    assert answers["2"]["headers"]["Retry-After"] == "7"
-    assert answers["2"]["body"]["error"]["code"] == "TooManyRequests"
+    answers = get_all(https, emulator, tokens["broad"], me="/me", users="/users")
+    assert answers["me"]["status"] == 200
+    assert answers["users"]["status"] == 429
+    assert answers["users"]["headers"]["Retry-After"] == "7"
+    assert answers["users"]["body"]["error"]["code"] == "TooManyRequests"
 
 
 def _me(n: int) -> dict:
