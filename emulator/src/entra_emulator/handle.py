@@ -16,6 +16,7 @@ from werkzeug.serving import BaseWSGIServer
 
 from . import headless, net, transport
 from .apps import Apps
+from .fault_rules import legacy_rule
 from .scripted_browser import Browser
 from .state import EmulatorState
 
@@ -128,16 +129,17 @@ class Emulator:
         retry_after: int | None = None,
         delay: float | None = None,
     ) -> None:
-        """The next COUNT Graph calls fail with STATUS (429, 503, 504) or are slowed by DELAY."""
+        """The next COUNT Graph calls fail with STATUS (429, 500, 502, 503, 504) or are slowed
+        by DELAY seconds: a one-rule fault schedule, as POST /_emulator/faults without rules."""
+        body: dict = {"count": count}
         if delay is not None:
-            self.state.set_fault({"delay": float(delay), "count": count})
-        elif status in (429, 503, 504):
-            self.state.set_fault({"status": status, "count": count, "retry_after": retry_after})
+            body["delay"] = delay
         else:
-            raise ValueError("give status (429, 503 or 504) or delay")
+            body.update(status=status, retry_after=retry_after)
+        self.state.set_fault_rules([legacy_rule(body)])
 
     def clear_faults(self) -> None:
-        self.state.set_fault(None)
+        self.state.clear_fault_rules()
 
     def revoke(self, user: str) -> int:
         """Revoke USER's refresh tokens (AADSTS50173 on the next refresh); how many."""
