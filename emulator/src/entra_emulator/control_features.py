@@ -1,6 +1,6 @@
 """Control API for faults, token variants, the clock and the request log (/_emulator).
 
-Every call here has a plain-Python twin on EmulatorState (see docs/features.md).
+Every call here has a twin on EmulatorState and on the Emulator handle (see README.md).
 """
 
 from __future__ import annotations
