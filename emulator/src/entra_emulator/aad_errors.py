@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 from flask import jsonify
 from flask.typing import ResponseReturnValue
 
+from .clock import request_clock
+
 
 def _timestamp() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    return request_clock().utcnow().strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def describe(aadsts: str, trace_id: str, correlation_id: str) -> str:
@@ -28,9 +29,17 @@ def code_of(aadsts: str) -> int:
 class OAuthError(Exception):
     """An error the token endpoint returns as JSON."""
 
-    def __init__(self, error: str, aadsts: str, status: int = 400, suberror: str | None = None):
+    def __init__(
+        self,
+        error: str,
+        aadsts: str,
+        status: int = 400,
+        suberror: str | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(aadsts)
         self.error, self.aadsts, self.status, self.suberror = error, aadsts, status, suberror
+        self.headers = headers or {}
 
     def response(self, correlation_id: str | None = None) -> ResponseReturnValue:
         trace_id = str(uuid.uuid4())
@@ -45,7 +54,7 @@ class OAuthError(Exception):
         }
         if self.suberror:
             body["suberror"] = self.suberror
-        headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+        headers = {"Cache-Control": "no-store", "Pragma": "no-cache", **self.headers}
         if self.status == 401:
             headers["WWW-Authenticate"] = 'Basic realm="emulator"'
         return jsonify(body), self.status, headers

@@ -6,7 +6,16 @@ from dataclasses import dataclass
 
 from flask import Flask
 
-from . import browser, control, discovery, downloads, signout, token_endpoint
+from . import (
+    browser,
+    control,
+    control_features,
+    discovery,
+    downloads,
+    request_log,
+    signout,
+    token_endpoint,
+)
 from .graph import bp as graph_bp
 from .state import EmulatorState
 
@@ -26,7 +35,9 @@ def _https_app(state: EmulatorState) -> Flask:
     app.register_blueprint(token_endpoint.bp)
     app.register_blueprint(graph_bp)
     app.register_blueprint(control.bp)
+    app.register_blueprint(control_features.bp)
     app.register_blueprint(signout.bp)
+    request_log.install(app)
     return app
 
 
@@ -36,6 +47,7 @@ def _http_app(state: EmulatorState) -> Flask:
     app.register_blueprint(browser.bp)
     app.register_blueprint(signout.bp)
     app.register_blueprint(downloads.bp)
+    request_log.install(app)
     return app
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import time
 from urllib.parse import urlencode
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request
@@ -73,6 +72,7 @@ def _authorize(authority: Authority) -> ResponseReturnValue:
     state.count("authorize")
     args = request.args
     client_id = args.get("client_id", "")
+    g.client_id = client_id  # for the request log
     client = state.directory.find_client(client_id)
     if client is None:
         return _error_page(
@@ -104,6 +104,7 @@ def _authorize(authority: Authority) -> ResponseReturnValue:
         login_hint=args.get("login_hint"),
         want_client_info=args.get("client_info") == "1",
         browser_sid=sid,
+        created=state.clock.now(),
     )
     if response_mode not in RESPONSE_MODES:
         return _respond(req, _error("invalid_request", "AADSTS900144: Invalid response_mode."))
@@ -135,7 +136,7 @@ def _authorize(authority: Authority) -> ResponseReturnValue:
 
 
 def _forget_stale_requests(state: EmulatorState) -> None:
-    cutoff = time.time() - AUTH_REQUEST_LIFETIME
+    cutoff = state.clock.now() - AUTH_REQUEST_LIFETIME
     for key in [k for k, r in state.auth_requests.items() if r.created < cutoff]:
         del state.auth_requests[key]
 
@@ -295,6 +296,7 @@ def _code_params(req: AuthRequest) -> dict:
             nonce=req.nonce,
             code_challenge=req.code_challenge,
             sid=sid,
+            issued=state.clock.now(),
         )
     )
     params = {"code": code}

@@ -8,7 +8,6 @@ from flask.typing import ResponseReturnValue
 from .state import EmulatorState
 
 bp = Blueprint("control", __name__, url_prefix="/_emulator")
-FAULT_STATUSES = (429, 503, 504)
 
 
 def _state() -> EmulatorState:
@@ -33,26 +32,6 @@ def _user_id(key: str | None) -> str | None:
     if user is None:
         abort(make_response(jsonify({"error": f"unknown user {key!r}"}), 404))
     return user["id"]
-
-
-@bp.post("/faults")
-def set_fault() -> ResponseReturnValue:
-    body = _json()
-    count = int(body.get("count", 1))
-    if "delay" in body:
-        fault = {"delay": float(body["delay"]), "count": count}
-    elif body.get("status") in FAULT_STATUSES:
-        fault = {"status": body["status"], "count": count, "retry_after": body.get("retry_after")}
-    else:
-        return jsonify({"error": "give 'status' (429, 503 or 504) or 'delay', and 'count'"}), 400
-    _state().set_fault(fault)
-    return jsonify(fault)
-
-
-@bp.delete("/faults")
-def clear_faults() -> ResponseReturnValue:
-    _state().set_fault(None)
-    return "", 204
 
 
 @bp.post("/revoke")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import time
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, current_app
@@ -25,7 +24,7 @@ def _sign(key: bytes, payload: str) -> str:
 
 def download_url(state: EmulatorState, drive_id: str, item_id: str) -> str:
     """A URL that needs no Authorization header, like Graph's @microsoft.graph.downloadUrl."""
-    expires = int(time.time()) + DOWNLOAD_URL_LIFETIME
+    expires = int(state.clock.now()) + DOWNLOAD_URL_LIFETIME
     payload = f"{drive_id}|{item_id}|{expires}"
     token = base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
     return f"{state.bases.downloads}/_download/{token}.{_sign(state.download_key, payload)}"
@@ -42,7 +41,7 @@ def download(token: str) -> Response:
         abort(404)
     if not hmac.compare_digest(signature, _sign(state.download_key, payload)):
         abort(404)
-    if int(expires) < time.time():
+    if int(expires) < state.clock.now():  # the signature matched: our own digits
         abort(410)
     item = state.directory.items.get(item_id)
     if item is None or item.drive_id != drive_id or item.is_folder:

@@ -16,8 +16,12 @@ from werkzeug.serving import BaseWSGIServer
 
 from . import headless, net, transport
 from .apps import Apps
+from .fault_rules import legacy_rule, parse_rule
+from .faults import FaultRule
+from .request_log import LoggedRequest
 from .scripted_browser import Browser
 from .state import EmulatorState
+from .token_variants import parse_variant
 
 
 @dataclass
@@ -108,8 +112,9 @@ class Emulator:
     # -- knobs (the control API's calls) --------------------------------------------------
 
     def reset(self) -> None:
-        """Codes, grants, sessions, consents, faults, counters, settings, added users and
-        clients: everything back to how it was at start."""
+        """Codes, grants, sessions, consents, fault rules, token variants, the clock offset,
+        the request log, counters, settings, added users and clients: everything back to how
+        it was at start."""
         self.state.reset()
 
     def counters(self) -> dict:
@@ -120,6 +125,18 @@ class Emulator:
     def reset_counters(self) -> None:
         self.state.reset_counters()
 
+    def set_fault_rules(self, rules: list[dict | FaultRule], seed: int = 0) -> dict:
+        """Replace the fault schedule: RULES as POST /_emulator/faults takes them ({"path",
+        "status", "rate", "nth", ...}) or FaultRule records; the same SEED gives the same
+        outcomes. Returns the schedule with its counters. Raises FaultRuleError (ValueError)."""
+        parsed = [r if isinstance(r, FaultRule) else parse_rule(r, i) for i, r in enumerate(rules)]
+        self.state.set_fault_rules(parsed, seed)
+        return self.fault_rules()
+
+    def fault_rules(self) -> dict:
+        """{"seed", "rules"}: each rule with how often it was evaluated and fired."""
+        return self.state.faults.snapshot()
+
     def set_fault(
         self,
         status: int | None = None,
@@ -128,16 +145,87 @@ class Emulator:
         retry_after: int | None = None,
         delay: float | None = None,
     ) -> None:
-        """The next COUNT Graph calls fail with STATUS (429, 503, 504) or are slowed by DELAY."""
+        """The next COUNT Graph calls fail with STATUS (429, 500, 502, 503, 504) or are slowed
+        by DELAY seconds: a one-rule fault schedule, as POST /_emulator/faults without rules."""
+        body: dict = {"count": count}
         if delay is not None:
-            self.state.set_fault({"delay": float(delay), "count": count})
-        elif status in (429, 503, 504):
-            self.state.set_fault({"status": status, "count": count, "retry_after": retry_after})
+            body["delay"] = delay
         else:
-            raise ValueError("give status (429, 503 or 504) or delay")
+            body.update(status=status, retry_after=retry_after)
+        self.state.set_fault_rules([legacy_rule(body)])
 
     def clear_faults(self) -> None:
-        self.state.set_fault(None)
+        """No fault rules any more (set_fault's one-rule schedule included)."""
+        self.state.clear_fault_rules()
+
+    def add_token_variant(
+        self,
+        variant: str | list[str],
+        *,
+        tokens: str | list[str] = "id_token",
+        user: str | None = None,
+        client_id: str | None = None,
+        count: int = 1,
+        claims: list[str] | tuple[str, ...] = (),
+    ) -> dict:
+        """Break the next COUNT token responses for USER and CLIENT_ID (any, when not given).
+
+        VARIANT: expired, not_yet_valid, wrong_signature, wrong_audience, wrong_issuer or
+        missing_claims (with CLAIMS), or a list of them; TOKENS: id_token, access_token or both.
+        """
+        body = {
+            "variant": variant,
+            "tokens": tokens,
+            "client_id": client_id,
+            "count": count,
+            "claims": list(claims),
+        }
+        parsed = parse_variant(body, self._user(user)["id"] if user else None)
+        self.state.add_token_variant(parsed)
+        return parsed.to_json()
+
+    def clear_token_variants(self) -> None:
+        self.state.token_variants.clear()
+
+    def set_clock_offset(self, seconds: float) -> float:
+        """Shift every time the emulator reads (token claims, code and grant lifetimes,
+        download URLs, throttling windows) by SECONDS from the wall clock; absolute."""
+        return self.state.set_clock_offset(seconds)
+
+    def advance_clock(self, seconds: float) -> float:
+        """Add SECONDS to the clock offset; returns the new offset."""
+        return self.state.advance_clock(seconds)
+
+    def now(self) -> float:
+        """The emulator's time: seconds since the epoch, offset included."""
+        return self.state.clock.now()
+
+    def request_log(
+        self,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        status: int | None = None,
+        client_id: str | None = None,
+        user: str | None = None,
+        client_request_id: str | None = None,
+        since: float | None = None,
+    ) -> list[LoggedRequest]:
+        """The requests the emulator answered (control calls excluded), oldest first, that
+        match every filter given: PATH is a glob, USER an object id or UPN, SINCE emulator
+        time. Entries have no query strings, tokens or secrets."""
+        return self.state.request_log.query(
+            method=method,
+            path=path,
+            status=status,
+            client_id=client_id,
+            user=user,
+            client_request_id=client_request_id,
+            since=since,
+        )
+
+    def clear_request_log(self) -> None:
+        self.state.request_log.clear()
 
     def revoke(self, user: str) -> int:
         """Revoke USER's refresh tokens (AADSTS50173 on the next refresh); how many."""

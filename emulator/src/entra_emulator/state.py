@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import secrets
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .clock import Clock
 from .directory import Directory
+from .faults import FaultRule, FaultSchedule
+from .parsing import json_int
+from .request_log import RequestLog
 from .scopes import RequestedScopes
+from .token_variants import TokenVariant, TokenVariants
 from .tokens import TokenSigner
 from .urls import Bases
 
@@ -41,8 +45,8 @@ class AuthRequest:
     login_hint: str | None
     want_client_info: bool
     browser_sid: str
+    created: float  # emulator clock time
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    created: float = field(default_factory=time.time)
     user_id: str | None = None
     consent_shown: bool = False
 
@@ -57,7 +61,7 @@ class AuthCode:
     nonce: str | None
     code_challenge: str
     sid: str
-    issued: float = field(default_factory=time.time)
+    issued: float  # emulator clock time
     used: bool = False
 
 
@@ -88,11 +92,13 @@ class EmulatorState:
         self.reset()
 
     def reset(self) -> None:
-        """Back to the state at start: tenant data, codes, grants, sessions, consents, knobs.
+        """Back to the state at start: tenant data, codes, grants, sessions, consents, knobs,
+        fault rules, token variants, the clock (offset and sleep) and the request log.
 
         The signing key stays, but access tokens issued before are no longer honoured.
         """
         with self.lock:
+            self.clock = Clock()
             self.directory = self._load_directory()
             self.access_token_lifetime = self._initial_lifetime
             self.auth_requests: dict[str, AuthRequest] = {}
@@ -102,7 +108,9 @@ class EmulatorState:
             self.browser_sessions: dict[str, dict] = {}
             self.access_tokens_issued: dict[str, float] = {}  # uti -> issue time
             self.expired_before = 0.0
-            self.fault: dict | None = None
+            self.faults = FaultSchedule(self.clock)
+            self.token_variants = TokenVariants()
+            self.request_log = RequestLog()
             self.counters: Counter[str] = Counter()
             self.graph_paths: Counter[str] = Counter()
 
@@ -134,16 +142,12 @@ class EmulatorState:
 
     def record_access_token(self, uti: str) -> None:
         with self.lock:
-            self.access_tokens_issued[uti] = time.time()
+            self.access_tokens_issued[uti] = self.clock.now()
 
     def access_token_expired_by_control(self, uti: str | None) -> bool:
         with self.lock:
             issued = self.access_tokens_issued.get(uti or "")
             return issued is None or issued < self.expired_before
-
-    def set_fault(self, fault: dict | None) -> None:
-        with self.lock:
-            self.fault = fault
 
     def revoke(self, user_id: str) -> int:
         """Revoke a user's refresh tokens; access tokens stay valid, as in Entra without CAE."""
@@ -156,30 +160,47 @@ class EmulatorState:
     def expire_tokens(self) -> float:
         """Every access token issued so far is rejected as expired."""
         with self.lock:
-            self.expired_before = time.time()
+            self.expired_before = self.clock.now()
             return self.expired_before
 
     def set_access_token_lifetime(self, seconds: int) -> None:
-        if not isinstance(seconds, int) or isinstance(seconds, bool) or seconds < 1:
+        lifetime = json_int(seconds)
+        if lifetime is None or lifetime < 1:
             raise ValueError("access_token_lifetime must be a positive integer")
         with self.lock:
-            self.access_token_lifetime = seconds
+            self.access_token_lifetime = lifetime
 
     def reset_consent(self, user_id: str | None = None) -> None:
         with self.lock:
             for key in [k for k in self.consents if user_id is None or k[0] == user_id]:
                 del self.consents[key]
 
-    def take_fault(self) -> dict | None:
-        """The fault to apply to this Graph call, if any; counts it down."""
-        with self.lock:
-            if not self.fault:
-                return None
-            fault = dict(self.fault)
-            self.fault["count"] -= 1
-            if self.fault["count"] <= 0:
-                self.fault = None
-            return fault
+    def set_fault_rules(self, rules: list[FaultRule], seed: int = 0) -> None:
+        """Replace the fault schedule (see faults.py; fault_rules.parse_rule reads JSON)."""
+        self.faults.set_rules(rules, seed)
+
+    def clear_fault_rules(self) -> None:
+        self.faults.clear()
+
+    def add_token_variant(self, variant: TokenVariant) -> None:
+        """Break the next token response(s) for the variant's client and user."""
+        self.token_variants.add(variant)
+
+    def set_clock_offset(self, seconds: float) -> float:
+        """Shift every time the emulator reads by `seconds` (absolute, not cumulative)."""
+        return self.clock.set_offset(seconds)
+
+    def advance_clock(self, seconds: float) -> float:
+        """Add `seconds` to the clock offset; the new offset."""
+        return self.clock.advance(seconds)
+
+    def reset_features(self) -> None:
+        """Forget fault rules, pending token variants, the clock offset and the request log
+        (and nothing else: codes, grants and the directory stay)."""
+        self.faults.clear()
+        self.token_variants.clear()
+        self.clock.set_offset(0)
+        self.request_log.clear()
 
     def counters_snapshot(self) -> dict:
         with self.lock:

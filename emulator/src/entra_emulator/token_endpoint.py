@@ -5,16 +5,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import time
 from urllib.parse import unquote_plus
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from . import token_faults
 from .aad_errors import OAuthError, unknown_tenant
 from .endpoints import ENTRA, Authority, authority_for, oidc_authority
 from .scopes import GRAPH_PERMISSIONS, RequestedScopes, ScopeError, parse_scopes
 from .state import CODE_LIFETIME, REFRESH_GRACE, EmulatorState, RefreshGrant
+from .token_variants import minter
 from .tokens import client_info
 
 bp = Blueprint("token", __name__)
@@ -22,6 +23,9 @@ bp = Blueprint("token", __name__)
 
 def _state() -> EmulatorState:
     return current_app.extensions["emulator"]
+
+
+bp.before_request(token_faults.apply)
 
 
 @bp.post("/<tenant>/oauth2/v2.0/token")
@@ -126,7 +130,7 @@ def _redeem_code(state: EmulatorState, authority: Authority, client_id: str) -> 
                 "a new valid code or use an existing refresh token.",
             )
         code.used = True  # single use, whether or not the rest of the checks pass
-    if time.time() - code.issued > CODE_LIFETIME:
+    if state.clock.now() - code.issued > CODE_LIFETIME:
         raise OAuthError(
             "invalid_grant",
             "AADSTS70008: The provided authorization code or refresh token has expired due to "
@@ -164,7 +168,7 @@ def _redeem_code(state: EmulatorState, authority: Authority, client_id: str) -> 
 
 def _redeem_refresh_token(state: EmulatorState, authority: Authority, client_id: str) -> dict:
     value = request.form.get("refresh_token", "")
-    now = time.time()
+    now = state.clock.now()
     with state.lock:
         grant = state.refresh_tokens.get(value)
         if grant is None or grant.authority != authority.kind or grant.client_id != client_id:
@@ -203,6 +207,7 @@ def issue_tokens(
     user = directory.find_user(user_id)
     if user is None:
         raise OAuthError("invalid_grant", "AADSTS50034: The user account does not exist.")
+    g.user = user  # for the request log
     consented = state.consented(user_id, client_id)
     missing = sorted(scopes.graph - consented)
     if missing or (scopes.default and not consented & GRAPH_PERMISSIONS):
@@ -219,6 +224,8 @@ def issue_tokens(
     oidc_in_token = [s for s in ("openid", "profile", "email") if s in scopes.oidc]
     lifetime = state.access_token_lifetime
     tid = directory.tenant_id
+    now = state.clock.now()
+    variant = state.token_variants.take(client_id, user_id)
     access_token, uti = state.signer.access_token(
         issuer=authority.issuer,
         client_id=client_id,
@@ -226,6 +233,8 @@ def issue_tokens(
         tid=tid,
         scp=" ".join(graph_granted + oidc_in_token),
         lifetime=lifetime,
+        now=now,
+        mint=minter(state.signer, variant, "access_token", tid),
     )
     state.record_access_token(uti)
     body = {
@@ -247,6 +256,8 @@ def issue_tokens(
             tid=tid if authority.kind == ENTRA else None,
             nonce=nonce,
             sid=sid,
+            now=now,
+            mint=minter(state.signer, variant, "id_token", tid),
         )
     if authority.kind == ENTRA and request.form.get("client_info") == "1":
         body["client_info"] = client_info(user["id"], tid)

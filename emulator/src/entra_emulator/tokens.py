@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import time
 import uuid
+from collections.abc import Callable
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -57,9 +57,12 @@ class TokenSigner:
         tid: str | None,
         nonce: str | None,
         sid: str,
+        now: float,
         lifetime: int = 3600,
+        mint: Callable[[dict], str] | None = None,
     ) -> str:
-        now = int(time.time())
+        """An ID token issued at `now` (the emulator's clock); `mint` signs it another way."""
+        now = int(now)
         claims = {
             "ver": "2.0",
             "iss": issuer,
@@ -79,13 +82,22 @@ class TokenSigner:
             claims["tid"] = tid
         if nonce:
             claims["nonce"] = nonce
-        return self.sign(claims)
+        return (mint or self.sign)(claims)
 
     def access_token(
-        self, *, issuer: str, client_id: str, user: dict, tid: str, scp: str, lifetime: int
+        self,
+        *,
+        issuer: str,
+        client_id: str,
+        user: dict,
+        tid: str,
+        scp: str,
+        lifetime: int,
+        now: float,
+        mint: Callable[[dict], str] | None = None,
     ) -> tuple[str, str]:
         """Return (jwt, uti); uti lets the control API expire tokens already handed out."""
-        now = int(time.time())
+        now = int(now)
         uti = b64url(uuid.uuid4().bytes)
         claims = {
             "aud": GRAPH_RESOURCE,
@@ -104,14 +116,26 @@ class TokenSigner:
             "uti": uti,
             "ver": "1.0",
         }
-        return self.sign(claims), uti
+        return (mint or self.sign)(claims), uti
 
-    def verify_access_token(self, token: str) -> dict:
-        """Check signature, expiry and audience; raises jwt.PyJWTError subclasses."""
-        return jwt.decode(
+    def verify_access_token(self, token: str, now: float) -> dict:
+        """Check signature, audience and lifetime at `now`; raises jwt.PyJWTError subclasses."""
+        claims = jwt.decode(
             token,
             self.public_key,
             algorithms=["RS256"],
             audience=[GRAPH_RESOURCE, GRAPH_APP_ID],
-            options={"require": ["exp", "iat", "oid", "scp"]},
+            # PyJWT would compare with the wall clock; the emulator's clock may be offset.
+            options={
+                "require": ["exp", "iat", "oid", "scp"],
+                "verify_exp": False,
+                "verify_nbf": False,
+                "verify_iat": False,
+            },
         )
+        exp, nbf = claims["exp"], claims.get("nbf", 0)
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (exp, nbf)):
+            raise jwt.DecodeError("exp and nbf must be numbers")
+        if exp <= now or nbf > now:
+            raise jwt.ExpiredSignatureError("outside the token's validity window")
+        return claims

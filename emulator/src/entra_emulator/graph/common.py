@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import json
-import time
 import uuid
 from urllib.parse import quote
 
@@ -13,6 +11,9 @@ import jwt
 from flask import Blueprint, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from ..endpoints import entra_authority, oidc_authority
+from ..faults import GRAPH_ERRORS, FaultDecision
+from ..parsing import ascii_int, json_int
 from ..state import EmulatorState
 
 DEFAULT_PAGE_SIZE = 10
@@ -82,13 +83,14 @@ def unknown_segment(rest: str) -> ResponseReturnValue:
     raise bad_request(f"Resource not found for the segment '{segment}'.")
 
 
-def _error_body(code: str, message: str) -> dict:
+def error_body(code: str, message: str) -> dict:
+    """Graph's error shape, with this request's ids."""
     return {
         "error": {
             "code": code,
             "message": message,
             "innerError": {
-                "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+                "date": state().clock.utcnow().strftime("%Y-%m-%dT%H:%M:%S"),
                 "request-id": g.request_id,
                 "client-request-id": g.client_request_id,
             },
@@ -97,33 +99,32 @@ def _error_body(code: str, message: str) -> dict:
 
 
 def _handle_graph_error(error: GraphError) -> ResponseReturnValue:
-    return jsonify(_error_body(error.code, error.message)), error.status, error.headers
+    return jsonify(error_body(error.code, error.message)), error.status, error.headers
 
 
 def _before() -> ResponseReturnValue | None:
     g.request_id = str(uuid.uuid4())
     g.client_request_id = request.headers.get("client-request-id") or str(uuid.uuid4())
     state().count("graph", request.path)
-    fault = state().take_fault()
-    if fault and fault.get("delay"):
-        time.sleep(float(fault["delay"]))
-    elif fault:
-        _raise_fault(fault)
     _authenticate()
+    # After authentication, as in Graph: throttling is per app and user.
+    caller = f"{g.client_id}/{g.user['id']}"
+    decision = state().faults.decide("graph", request.method, request.path, caller)
+    if decision:
+        g.fault = decision.rule
+        if decision.delay:
+            state().clock.sleep(decision.delay)
+        if decision.status:
+            raise _fault_error(decision)
     return None
 
 
-def _raise_fault(fault: dict) -> None:
-    status = int(fault["status"])
-    code, message = {
-        429: ("TooManyRequests", "Too many requests. Please retry after some time."),
-        503: ("ServiceUnavailable", "The service is temporarily unavailable. Please retry."),
-        504: ("GatewayTimeout", "The gateway timed out waiting for the service."),
-    }.get(status, ("UnknownError", "Injected fault."))
+def _fault_error(decision: FaultDecision) -> GraphError:
+    code, message = GRAPH_ERRORS[decision.status]
     headers = {}
-    if fault.get("retry_after") is not None:
-        headers["Retry-After"] = str(int(fault["retry_after"]))
-    raise GraphError(status, code, message, headers)
+    if decision.retry_after is not None:
+        headers["Retry-After"] = str(decision.retry_after)
+    return GraphError(decision.status, code, message, headers)
 
 
 def _authenticate() -> None:
@@ -132,21 +133,31 @@ def _authenticate() -> None:
         raise _auth_error("Access token is empty.")
     token = header[7:].strip()
     try:
-        claims = state().signer.verify_access_token(token)
+        claims = state().signer.verify_access_token(token, state().clock.now())
     except jwt.ExpiredSignatureError:
         raise _auth_error("Access token has expired or is not yet valid.") from None
     except jwt.InvalidAudienceError:
         raise _auth_error("Access token validation failure. Invalid audience.") from None
+    except jwt.InvalidSignatureError:  # a DecodeError subclass, so it must come first
+        raise _auth_error("Access token validation failure. Invalid signature.") from None
     except jwt.DecodeError:
         raise _auth_error("IDX14100: JWT is not well formed, there are no dots (.).") from None
     except jwt.PyJWTError:
         raise _auth_error("Access token validation failure. Invalid signature.") from None
+    if claims.get("iss") not in _issuers():
+        raise _auth_error("Access token validation failure. Invalid issuer.")
     if state().access_token_expired_by_control(claims.get("uti")):
         raise _auth_error("Access token has expired or is not yet valid.")
     user = state().directory.find_user(claims["oid"])
     if user is None:
         raise _auth_error("Access token validation failure. Unknown user.")
-    g.user, g.scopes = user, set(claims["scp"].split())
+    g.user, g.scopes, g.client_id = user, set(claims["scp"].split()), claims.get("appid")
+
+
+def _issuers() -> tuple[str, str]:
+    """The two authorities' issuers: Graph accepts tokens from this tenant only."""
+    entra = entra_authority(state(), state().directory.tenant_id)
+    return entra.issuer, oidc_authority(state()).issuer
 
 
 def _auth_error(message: str) -> GraphError:
@@ -174,12 +185,13 @@ def page_size() -> int:
     raw = request.args.get("$top")
     if raw is None:
         return DEFAULT_PAGE_SIZE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+    size = ascii_int(raw)
+    if size is None or not 1 <= size <= MAX_PAGE_SIZE:
         raise bad_request(
             f"Invalid page size specified: '{raw}'. Must be between 1 and 999 inclusive.",
             "Request_BadRequest",
         )
-    return int(raw)
+    return size
 
 
 def _skip() -> int:
@@ -187,9 +199,12 @@ def _skip() -> int:
     if raw is None:
         return 0
     try:
-        return int(json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))["o"])
+        offset = json_int(json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))["o"])
     except (ValueError, KeyError, TypeError):
-        raise bad_request("Invalid $skiptoken.", "Request_BadRequest") from None
+        offset = None
+    if offset is None or offset < 0:
+        raise bad_request("Invalid $skiptoken.", "Request_BadRequest")
+    return offset
 
 
 def paged(items: list[dict], context_fragment: str, extra: dict | None = None) -> dict:

@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 
 from ..directory import CREATED, Drive, DriveItem, fold
 from ..downloads import download_url
+from ..parsing import json_int
 from .common import (
     ALL_FILES,
     MY_FILES,
@@ -219,10 +220,9 @@ def _search_one(search: dict) -> dict:
     query = (search.get("query") or {}).get("queryString")
     if not isinstance(query, str) or not query.strip():
         raise bad_request("Query string must be provided.")
-    try:
-        start, size = int(search.get("from", 0)), int(search.get("size", 25))
-    except (TypeError, ValueError):
-        raise bad_request("'from' and 'size' must be integers.") from None
+    start, size = json_int(search.get("from", 0)), json_int(search.get("size", 25))
+    if start is None or size is None:
+        raise bad_request("'from' and 'size' must be integers.")
     if start < 0 or not 1 <= size <= MAX_SEARCH_SIZE:
         raise bad_request("'from' must be >= 0 and 'size' between 1 and 500.")
     terms = [t.strip('"*').lower() for t in query.split() if t.strip('"*')]
