@@ -191,3 +191,28 @@ def test_handle_knobs_match_the_control_api(emulator):
     assert refreshed["error_codes"] == [50173]
     emulator.expire_tokens()
     assert _graph_me(emulator, result["access_token"]).status_code == 401
+
+
+def test_granted_consent_needs_no_consent_page_and_lets_refreshes_add_scopes(emulator):
+    app = _msal_app(emulator)
+    assert "access_token" in _redeem(emulator, app)
+    assert emulator.consented(ADELE) == {"openid", "profile", "offline_access", "User.Read"}
+
+    emulator.grant_consent(ADELE, ["https://graph.microsoft.com/Files.Read"])
+    assert "Files.Read" in emulator.consented(ADELE)
+    (account,) = app.get_accounts()
+    granted = app.acquire_token_silent_with_error(["Files.Read"], account)
+    assert "access_token" in granted, granted  # without the grant: consent_required
+    flow = _flow(app, ["Files.Read"])
+    # No consent page any more: Cancel is never pressed, a code comes back.
+    assert "code" in emulator.sign_in(flow["auth_uri"], ADELE, consent=False)
+
+
+def test_grant_consent_refuses_what_the_tenant_does_not_know(emulator):
+    with pytest.raises(ValueError, match="AADSTS70011"):
+        emulator.grant_consent(ADELE, ["Mail.Send"])
+    with pytest.raises(KeyError):
+        emulator.grant_consent("nobody@contoso.example", ["Files.Read"])
+    with pytest.raises(KeyError):
+        emulator.grant_consent(ADELE, ["Files.Read"], client_id="not-registered")
+    assert emulator.consented(ADELE) == set()

@@ -19,6 +19,7 @@ from .apps import Apps
 from .fault_rules import legacy_rule, parse_rule
 from .faults import FaultRule
 from .request_log import LoggedRequest
+from .scopes import parse_scopes
 from .scripted_browser import Browser
 from .state import EmulatorState
 from .token_variants import parse_variant
@@ -241,6 +242,21 @@ class Emulator:
     def reset_consent(self, user: str | None = None) -> None:
         """Forget USER's consents (everyone's without USER)."""
         self.state.reset_consent(self._user(user)["id"] if user else None)
+
+    def grant_consent(
+        self, user: str, scopes: list[str] | tuple[str, ...], client_id: str | None = None
+    ) -> None:
+        """USER has consented to SCOPES for the app (the demo client without CLIENT_ID), as if
+        earlier on the consent page: no page shows, and refreshes for them succeed."""
+        client_id = client_id or self.client_id
+        if self.state.directory.find_client(client_id) is None:
+            raise KeyError(f"no app registration {client_id!r}")
+        wanted = parse_scopes(" ".join(scopes))  # ScopeError (AADSTS70011) for unknown ones
+        self.state.add_consent(self._user(user)["id"], client_id, wanted.all_for_consent())
+
+    def consented(self, user: str, client_id: str | None = None) -> set[str]:
+        """The scopes USER has consented to for the app (the demo client without CLIENT_ID)."""
+        return self.state.consented(self._user(user)["id"], client_id or self.client_id)
 
     def add_user(
         self,
