@@ -105,7 +105,7 @@ def test_development_may_run_without_secret_key(env):
     assert "SECRET_KEY" not in problems_for(env | {"FLASK_DEBUG": "1"})
 
 
-def test_redirect_uri_sets_the_route(env, idp):
+def test_redirect_uri_sets_the_route(env, emulator):
     env["REDIRECT_URI"] = "https://app.example/auth/callback"
     app = create_app(env)
     client = app.test_client()
@@ -122,7 +122,7 @@ def test_forwarded_host_is_ignored_without_a_trusted_proxy(client):
     assert "evil.example" not in location
 
 
-def test_trusted_hosts_refuse_other_host_headers(env, idp):
+def test_trusted_hosts_refuse_other_host_headers(env, emulator):
     client = create_app(env | {"TRUSTED_HOSTS": "app.example"}).test_client()
     assert client.get("/", headers={"Host": "app.example"}).status_code == 200
     response = client.get("/login", headers={"Host": "evil.example"})

@@ -7,7 +7,9 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from fake_idp import GRAPH
+
+GRAPH = "https://graph.microsoft.com/v1.0"
+ADELE = "adele@contoso.example"
 
 BUDGET = {"id": "i1", "name": "Budget.xlsx", "size": 2048, "file": {}}
 ME = {"id": "u1", "displayName": "Adele Vance", "mail": "adele@contoso.example"}
@@ -52,9 +54,14 @@ def my_profile(http_mock):
 
 
 def test_user_grants_files_read_when_first_opening_files_and_lands_back_on_them(
-    signed_in_client, idp, my_files
+    signed_in_client, emulator, my_files
 ):
-    assert idp.consented_scopes == {"User.ReadBasic.All"}
+    assert emulator.consented(ADELE) == {
+        "openid",
+        "profile",
+        "offline_access",
+        "User.ReadBasic.All",
+    }
     response = signed_in_client.get("/files")
     assert response.status_code == 308
     response = signed_in_client.get(response.headers["Location"])
@@ -70,7 +77,7 @@ def test_user_grants_files_read_when_first_opening_files_and_lands_back_on_them(
     assert {"User.ReadBasic.All", "Files.Read"} <= asked
     assert "prompt" not in query_of(authorize)  # same account: no account picker
 
-    back = signed_in_client.post("/getAToken", data=idp.authorize(authorize))
+    back = signed_in_client.post("/getAToken", data=emulator.sign_in(authorize, ADELE))
     assert back.status_code == 303
     assert back.headers["Location"] == "/files/"
     page = signed_in_client.get("/files/")
@@ -79,22 +86,22 @@ def test_user_grants_files_read_when_first_opening_files_and_lands_back_on_them(
 
 
 def test_after_granting_files_read_other_pages_need_no_new_sign_in(
-    signed_in_client, idp, my_files, my_profile
+    signed_in_client, emulator, my_files, my_profile
 ):
     authorize = follow_to_authorize(signed_in_client, signed_in_client.get("/files/"))
-    signed_in_client.post("/getAToken", data=idp.authorize(authorize))
-    before = len(idp.authorize_requests)
+    signed_in_client.post("/getAToken", data=emulator.sign_in(authorize, ADELE))
+    before = emulator.counters()["authorize"]
     assert signed_in_client.get("/graphcall").status_code == 200
     assert signed_in_client.get("/files/").status_code == 200
-    assert len(idp.authorize_requests) == before
+    assert emulator.counters()["authorize"] == before
 
 
 def test_declining_files_read_explains_what_it_is_for_and_keeps_the_user_signed_in(
-    signed_in_client, idp, my_files, my_profile
+    signed_in_client, emulator, my_files, my_profile
 ):
     authorize = follow_to_authorize(signed_in_client, signed_in_client.get("/files/"))
-    idp.decline_next()
-    response = signed_in_client.post("/getAToken", data=idp.authorize(authorize))
+    declined = emulator.sign_in(authorize, ADELE, consent=False)  # Cancel on the consent page
+    response = signed_in_client.post("/getAToken", data=declined)
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "You declined the permission" in page
@@ -113,7 +120,7 @@ def test_declining_files_read_explains_what_it_is_for_and_keeps_the_user_signed_
 
 
 def test_claims_challenge_signs_the_user_in_again_with_the_claims_and_the_page_renders(
-    signed_in_client, idp, http_mock
+    signed_in_client, emulator, http_mock
 ):
     http_mock.get(
         f"{GRAPH}/me",
@@ -135,7 +142,7 @@ def test_claims_challenge_signs_the_user_in_again_with_the_claims_and_the_page_r
     assert claims["access_token"]["nbf"] == {"essential": True, "value": "1604106651"}
     assert claims["access_token"]["xms_cc"] == {"values": ["CP1"]}
 
-    back = signed_in_client.post("/getAToken", data=idp.authorize(authorize))
+    back = signed_in_client.post("/getAToken", data=emulator.sign_in(authorize, ADELE))
     assert back.headers["Location"] == "/graphcall"
     page = signed_in_client.get("/graphcall")
     assert page.status_code == 200

@@ -8,7 +8,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 import responses
-from fake_idp import GRAPH
+
+GRAPH = "https://graph.microsoft.com/v1.0"
+ADELE = "adele@contoso.example"
 
 ME = {
     "id": "00000000-0000-0000-0000-0000000000aa",
@@ -45,10 +47,13 @@ def test_profile_is_a_readable_page_with_escaped_values(signed_in_client, http_m
     assert '"displayName"' not in page  # not a JSON dump
 
 
-def test_graph_receives_the_users_access_token(signed_in_client, http_mock):
+def test_graph_receives_the_users_access_token(signed_in_client, http_mock, token_endpoint):
     call = graph_me(http_mock)
     signed_in_client.get("/graphcall")
-    assert call.calls[0].request.headers["Authorization"].startswith("Bearer at-")
+    (redeemed,) = token_endpoint.calls()
+    assert call.calls[0].request.headers["Authorization"] == (
+        f"Bearer {redeemed.answer['access_token']}"
+    )
 
 
 def test_one_outbound_request_per_view_after_warm_up(signed_in_client, http_mock):
@@ -60,22 +65,22 @@ def test_one_outbound_request_per_view_after_warm_up(signed_in_client, http_mock
     assert made == [f"{GRAPH}/me"]
 
 
-def test_expired_access_token_is_refreshed_silently(fake_sign_in, idp, http_mock):
+def test_expired_access_token_is_refreshed_silently(sign_in, emulator, token_endpoint, http_mock):
     graph_me(http_mock)
-    idp.access_token_lifetime = 60  # MSAL refreshes tokens with under 5 minutes left
-    fake_sign_in()
-    before = len(idp.token_requests)
-    response = fake_sign_in.client.get("/graphcall")
+    emulator.set_access_token_lifetime(60)  # MSAL refreshes tokens with under 5 minutes left
+    sign_in()
+    before = len(token_endpoint.calls())
+    response = sign_in.client.get("/graphcall")
     assert response.status_code == 200
-    assert [r["grant_type"] for r in idp.token_requests[before:]] == ["refresh_token"]
+    assert [c.form["grant_type"] for c in token_endpoint.calls()[before:]] == ["refresh_token"]
 
 
-def test_revoked_refresh_token_sends_the_user_to_sign_in(fake_sign_in, idp, http_mock):
+def test_revoked_refresh_token_sends_the_user_to_sign_in(sign_in, emulator, http_mock):
     graph_me(http_mock)
-    idp.access_token_lifetime = 60
-    fake_sign_in()
-    idp.revoke_all()
-    response = fake_sign_in.client.get("/graphcall")
+    emulator.set_access_token_lifetime(60)
+    sign_in()
+    emulator.revoke(ADELE)
+    response = sign_in.client.get("/graphcall")
     assert response.status_code == 302
     assert urlsplit(response.headers["Location"]).path == "/login"
 
@@ -110,27 +115,25 @@ def test_graph_unreachable_is_a_friendly_page(signed_in_client, http_mock):
 
 
 def test_token_rejected_by_graph_is_renewed_once_then_the_page_renders(
-    signed_in_client, idp, http_mock
+    signed_in_client, token_endpoint, http_mock
 ):
     rejected = {"error": {"code": "InvalidAuthenticationToken", "message": "expired"}}
     http_mock.get(f"{GRAPH}/me", json=rejected, status=401)
     http_mock.get(f"{GRAPH}/me", json=ME)
-    before = len(idp.token_requests)
+    before = len(token_endpoint.calls())
     response = signed_in_client.get("/graphcall")
     assert response.status_code == 302
     assert response.headers["Location"] == "/graphcall"
-    assert [r["grant_type"] for r in idp.token_requests[before:]] == ["refresh_token"]
+    assert [c.form["grant_type"] for c in token_endpoint.calls()[before:]] == ["refresh_token"]
     assert "Zoë Ðorđević" in signed_in_client.get("/graphcall").get_data(as_text=True)
 
 
 def test_identity_provider_unreachable_while_renewing_a_rejected_token_is_a_502_page(
-    signed_in_client, idp, http_mock
+    signed_in_client, token_endpoint, http_mock
 ):
     rejected = {"error": {"code": "InvalidAuthenticationToken", "message": "expired"}}
     http_mock.get(f"{GRAPH}/me", json=rejected, status=401)
-    token_endpoint = f"{idp.base}/oauth2/v2.0/token"
-    http_mock.remove(responses.POST, token_endpoint)
-    http_mock.add(responses.POST, token_endpoint, body=requests.ConnectionError("refused"))
+    token_endpoint.refuse_connections()
     response = signed_in_client.get("/graphcall")
     page = response.get_data(as_text=True)
     assert response.status_code == 502
@@ -153,14 +156,14 @@ def test_token_still_rejected_after_renewal_leads_to_sign_in(signed_in_client, h
 
 
 def test_token_rejected_and_refresh_token_revoked_leads_to_sign_in(
-    signed_in_client, idp, http_mock
+    signed_in_client, emulator, http_mock
 ):
     graph_me(
         http_mock,
         body={"error": {"code": "InvalidAuthenticationToken", "message": "revoked"}},
         status=401,
     )
-    idp.revoke_all()
+    emulator.revoke(ADELE)
     response = signed_in_client.get("/graphcall")
     assert response.status_code == 302
     assert urlsplit(response.headers["Location"]).path == "/login"
@@ -234,3 +237,4 @@ def test_personal_pages_are_not_cached_and_cannot_be_framed(signed_in_client, ht
     assert response.headers["Cache-Control"] == "no-store"
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+

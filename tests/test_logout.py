@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from fake_idp import TENANT_ID
+import jwt
 
 
-def test_logout_goes_to_the_end_session_endpoint_with_hint_and_return_address(signed_in_client):
+def test_logout_goes_to_the_end_session_endpoint_with_hint_and_return_address(
+    signed_in_client, emulator, token_endpoint
+):
     response = signed_in_client.get("/logout")
     assert response.status_code == 302
     url = urlsplit(response.headers["Location"])
     assert f"{url.scheme}://{url.netloc}{url.path}" == (
-        f"https://login.microsoftonline.com/{TENANT_ID}/oauth2/v2.0/logout"
+        f"https://login.microsoftonline.com/{emulator.tenant_id}/oauth2/v2.0/logout"
     )
     query = parse_qs(url.query)
     assert query["post_logout_redirect_uri"] == ["http://localhost/"]
-    assert query["logout_hint"] == ["O.hint-for-adele"]
+    (redeemed,) = token_endpoint.calls()
+    id_token = jwt.decode(redeemed.answer["id_token"], options={"verify_signature": False})
+    assert query["logout_hint"] == [id_token["login_hint"]]
     assert "post_logout_redirect_uri=http%3A%2F%2Flocalhost%2F" in url.query
 
 

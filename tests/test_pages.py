@@ -8,8 +8,11 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from fake_idp import GRAPH, PERSONAL_TENANT_ID
 from responses import matchers
+
+GRAPH = "https://graph.microsoft.com/v1.0"
+# The tenant id of personal Microsoft accounts (MSA), in their ID tokens' tid claim.
+PERSONAL_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
 
 SCRIPT = "<script>alert(1)</script>"
 ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -45,9 +48,9 @@ GRAPH_FORBIDDEN = {
 
 
 @pytest.fixture
-def user(signed_in_client, idp):
+def user(signed_in_client, emulator):
     """A signed-in work-account user who has consented to every page's permission."""
-    idp.consent(*PAGE_PERMISSIONS)
+    emulator.grant_consent("adele@contoso.example", PAGE_PERMISSIONS)
     return signed_in_client
 
 
@@ -619,11 +622,16 @@ ORGANIZATION_PAGES = [
 
 
 @pytest.fixture
-def personal_user(fake_sign_in, idp):
-    idp.id_token_claims = {"tid": PERSONAL_TENANT_ID}
-    idp.consent(*PAGE_PERMISSIONS)
-    assert fake_sign_in().status_code == 303
-    return fake_sign_in.client
+def personal_user(sign_in, emulator, token_endpoint):
+    """A personal account signed in, with every page's permission consented.
+
+    The emulator has no consumer tenant yet, so its ID tokens are rewritten on the way to
+    the app to carry the personal-account tenant id, as Entra's do for such an account.
+    """
+    token_endpoint.tamper_id_tokens({"tid": PERSONAL_TENANT_ID})
+    emulator.grant_consent("adele@contoso.example", PAGE_PERMISSIONS)
+    assert sign_in().status_code == 303
+    return sign_in.client
 
 
 @pytest.mark.parametrize("url", ORGANIZATION_PAGES)

@@ -6,8 +6,8 @@ import base64
 import json
 from urllib.parse import parse_qs, urlsplit
 
-import responses
-from fake_idp import GRAPH
+GRAPH = "https://graph.microsoft.com/v1.0"
+ADELE = "adele@contoso.example"
 
 ME = {"id": "u1", "displayName": "Adele Vance", "department": "Retail"}
 CLAIMS = '{"access_token":{"nbf":{"essential":true,"value":"1604106651"}}}'
@@ -45,20 +45,20 @@ def test_a_claims_challenge_right_after_sign_in_signs_the_user_in_again_with_the
 
 
 def test_a_challenge_for_the_claims_the_last_sign_in_carried_is_shown_not_looped(
-    fake_sign_in, http_mock
+    sign_in, http_mock
 ):
-    assert fake_sign_in("/graphcall", claims=CLAIMS).status_code == 303
+    assert sign_in("/graphcall", claims=CLAIMS).status_code == 303
     http_mock.get(f"{GRAPH}/me", json=CAE_REJECTION, status=401, headers=challenge(CLAIMS_B64))
-    response = fake_sign_in.client.get("/graphcall")
+    response = sign_in.client.get("/graphcall")
     assert response.status_code == 401
     assert "Continuous access evaluation resulted in challenge" in response.get_data(as_text=True)
 
 
-def test_a_challenge_for_new_claims_after_a_claims_sign_in_asks_again(fake_sign_in, http_mock):
-    assert fake_sign_in("/graphcall", claims=CLAIMS).status_code == 303
+def test_a_challenge_for_new_claims_after_a_claims_sign_in_asks_again(sign_in, http_mock):
+    assert sign_in("/graphcall", claims=CLAIMS).status_code == 303
     other = base64.b64encode(OTHER_CLAIMS.encode()).decode()
     http_mock.get(f"{GRAPH}/me", json=CAE_REJECTION, status=401, headers=challenge(other))
-    login = login_query(fake_sign_in.client.get("/graphcall"))
+    login = login_query(sign_in.client.get("/graphcall"))
     assert json.loads(login["claims"][0]) == json.loads(OTHER_CLAIMS)
 
 
@@ -71,14 +71,12 @@ def test_a_conditional_access_403_with_a_claims_challenge_signs_in_again(
 
 
 def test_interaction_required_on_refresh_passes_its_claims_to_the_next_sign_in(
-    fake_sign_in, idp, http_mock
+    sign_in, emulator, token_endpoint
 ):
-    idp.access_token_lifetime = 60  # MSAL refreshes tokens this close to expiry
-    assert fake_sign_in("/graphcall").status_code == 303
-    token_endpoint = f"{idp.base}/oauth2/v2.0/token"
-    http_mock.remove(responses.POST, token_endpoint)
-    http_mock.post(
-        token_endpoint,
+    emulator.set_access_token_lifetime(60)  # MSAL refreshes tokens this close to expiry
+    assert sign_in("/graphcall").status_code == 303
+    # The emulator has no MFA or Conditional Access: Entra's answer is scripted.
+    token_endpoint.script(
         status=400,
         json={
             "error": "interaction_required",
@@ -89,7 +87,7 @@ def test_interaction_required_on_refresh_passes_its_claims_to_the_next_sign_in(
             "claims": CLAIMS,
         },
     )
-    login = login_query(fake_sign_in.client.get("/graphcall"))
+    login = login_query(sign_in.client.get("/graphcall"))
     assert json.loads(login["claims"][0]) == json.loads(CLAIMS)
 
 
@@ -115,8 +113,8 @@ def test_a_guest_refused_the_directory_is_told_why_and_not_sent_to_sign_in(
     assert "guest" in page
 
 
-def test_a_user_without_a_onedrive_is_told_so(signed_in_client, idp, http_mock):
-    idp.consent("Files.Read")
+def test_a_user_without_a_onedrive_is_told_so(signed_in_client, emulator, http_mock):
+    emulator.grant_consent(ADELE, ["Files.Read"])
     http_mock.get(
         f"{GRAPH}/me/drive/root/children",
         status=404,

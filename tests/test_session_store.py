@@ -31,7 +31,7 @@ def test_session_cookie_holds_only_an_opaque_id(signed_in_client):
     assert len(cookie.value) <= 64 and "." not in cookie.value
 
 
-def test_unreachable_redis_at_sign_in_is_a_clear_503(env, idp):
+def test_unreachable_redis_at_sign_in_is_a_clear_503(env, emulator):
     env |= {"SESSION_TYPE": "redis", "REDIS_URL": f"redis://127.0.0.1:{closed_loopback_port()}/0"}
     client = create_app(env).test_client()
     for response in (client.get("/login"), client.post("/getAToken", data={"state": "s"})):
