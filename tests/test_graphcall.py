@@ -238,3 +238,13 @@ def test_personal_pages_are_not_cached_and_cannot_be_framed(signed_in_client, ht
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
+
+def test_profile_from_the_emulators_graph_with_the_token_the_app_holds(
+    signed_in_client, emulator_graph
+):
+    """A real resource accepts the app's token: signature, audience, scope and user."""
+    response = signed_in_client.get("/graphcall")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Adele Vance" in page and "Retail Manager" in page
+    assert emulator_graph.counters()["graph_paths"] == {"/v1.0/me": 1}
