@@ -186,14 +186,14 @@ class SignIn:
 
 
 @pytest.fixture
-def sign_in(client, emulator) -> SignIn:
+def client_sign_in(client, emulator) -> SignIn:
     """Signs `client` in through the emulator; call it, or use .start() for the first leg."""
     return SignIn(client, emulator)
 
 
 @pytest.fixture
-def signed_in_client(sign_in):
+def signed_in_client(client_sign_in):
     """A test client whose user (Adele Vance) has signed in through the emulator."""
-    response = sign_in()
+    response = client_sign_in()
     assert response.status_code == 303
-    return sign_in.client
+    return client_sign_in.client

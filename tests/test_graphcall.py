@@ -65,22 +65,24 @@ def test_one_outbound_request_per_view_after_warm_up(signed_in_client, http_mock
     assert made == [f"{GRAPH}/me"]
 
 
-def test_expired_access_token_is_refreshed_silently(sign_in, emulator, token_endpoint, http_mock):
+def test_expired_access_token_is_refreshed_silently(
+    client_sign_in, emulator, token_endpoint, http_mock
+):
     graph_me(http_mock)
     emulator.set_access_token_lifetime(60)  # MSAL refreshes tokens with under 5 minutes left
-    sign_in()
+    client_sign_in()
     before = len(token_endpoint.calls())
-    response = sign_in.client.get("/graphcall")
+    response = client_sign_in.client.get("/graphcall")
     assert response.status_code == 200
     assert [c.form["grant_type"] for c in token_endpoint.calls()[before:]] == ["refresh_token"]
 
 
-def test_revoked_refresh_token_sends_the_user_to_sign_in(sign_in, emulator, http_mock):
+def test_revoked_refresh_token_sends_the_user_to_sign_in(client_sign_in, emulator, http_mock):
     graph_me(http_mock)
     emulator.set_access_token_lifetime(60)
-    sign_in()
+    client_sign_in()
     emulator.revoke(ADELE)
-    response = sign_in.client.get("/graphcall")
+    response = client_sign_in.client.get("/graphcall")
     assert response.status_code == 302
     assert urlsplit(response.headers["Location"]).path == "/login"
 

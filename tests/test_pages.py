@@ -622,7 +622,7 @@ ORGANIZATION_PAGES = [
 
 
 @pytest.fixture
-def personal_user(sign_in, emulator, token_endpoint):
+def personal_user(client_sign_in, emulator, token_endpoint):
     """A personal account signed in, with every page's permission consented.
 
     The emulator has no consumer tenant yet, so its ID tokens are rewritten on the way to
@@ -630,8 +630,8 @@ def personal_user(sign_in, emulator, token_endpoint):
     """
     token_endpoint.tamper_id_tokens({"tid": PERSONAL_TENANT_ID})
     emulator.grant_consent("adele@contoso.example", PAGE_PERMISSIONS)
-    assert sign_in().status_code == 303
-    return sign_in.client
+    assert client_sign_in().status_code == 303
+    return client_sign_in.client
 
 
 @pytest.mark.parametrize("url", ORGANIZATION_PAGES)

@@ -45,20 +45,20 @@ def test_a_claims_challenge_right_after_sign_in_signs_the_user_in_again_with_the
 
 
 def test_a_challenge_for_the_claims_the_last_sign_in_carried_is_shown_not_looped(
-    sign_in, http_mock
+    client_sign_in, http_mock
 ):
-    assert sign_in("/graphcall", claims=CLAIMS).status_code == 303
+    assert client_sign_in("/graphcall", claims=CLAIMS).status_code == 303
     http_mock.get(f"{GRAPH}/me", json=CAE_REJECTION, status=401, headers=challenge(CLAIMS_B64))
-    response = sign_in.client.get("/graphcall")
+    response = client_sign_in.client.get("/graphcall")
     assert response.status_code == 401
     assert "Continuous access evaluation resulted in challenge" in response.get_data(as_text=True)
 
 
-def test_a_challenge_for_new_claims_after_a_claims_sign_in_asks_again(sign_in, http_mock):
-    assert sign_in("/graphcall", claims=CLAIMS).status_code == 303
+def test_a_challenge_for_new_claims_after_a_claims_sign_in_asks_again(client_sign_in, http_mock):
+    assert client_sign_in("/graphcall", claims=CLAIMS).status_code == 303
     other = base64.b64encode(OTHER_CLAIMS.encode()).decode()
     http_mock.get(f"{GRAPH}/me", json=CAE_REJECTION, status=401, headers=challenge(other))
-    login = login_query(sign_in.client.get("/graphcall"))
+    login = login_query(client_sign_in.client.get("/graphcall"))
     assert json.loads(login["claims"][0]) == json.loads(OTHER_CLAIMS)
 
 
@@ -71,10 +71,10 @@ def test_a_conditional_access_403_with_a_claims_challenge_signs_in_again(
 
 
 def test_interaction_required_on_refresh_passes_its_claims_to_the_next_sign_in(
-    sign_in, emulator, token_endpoint
+    client_sign_in, emulator, token_endpoint
 ):
     emulator.set_access_token_lifetime(60)  # MSAL refreshes tokens this close to expiry
-    assert sign_in("/graphcall").status_code == 303
+    assert client_sign_in("/graphcall").status_code == 303
     # The emulator has no MFA or Conditional Access: Entra's answer is scripted.
     token_endpoint.script(
         status=400,
@@ -87,7 +87,7 @@ def test_interaction_required_on_refresh_passes_its_claims_to_the_next_sign_in(
             "claims": CLAIMS,
         },
     )
-    login = login_query(sign_in.client.get("/graphcall"))
+    login = login_query(client_sign_in.client.get("/graphcall"))
     assert json.loads(login["claims"][0]) == json.loads(CLAIMS)
 
 

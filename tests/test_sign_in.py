@@ -34,9 +34,9 @@ def refuse_code(token_endpoint, form: dict) -> dict:
 
 
 def test_login_redirects_to_the_authorize_endpoint_with_pkce_state_nonce_and_form_post(
-    sign_in,
+    client_sign_in,
 ):
-    location = sign_in.start()
+    location = client_sign_in.start()
     url = urlsplit(location)
     query = parse_qs(url.query)
     assert url.path.endswith("/oauth2/v2.0/authorize")
@@ -47,30 +47,30 @@ def test_login_redirects_to_the_authorize_endpoint_with_pkce_state_nonce_and_for
     assert "User.ReadBasic.All" in query["scope"][0].split()
 
 
-def test_flow_cookie_survives_the_cross_site_form_post(sign_in):
-    header = sign_in.client.get("/login").headers.getlist("Set-Cookie")
+def test_flow_cookie_survives_the_cross_site_form_post(client_sign_in):
+    header = client_sign_in.client.get("/login").headers.getlist("Set-Cookie")
     binding = next(h for h in header if h.startswith("auth_flow="))
     assert "SameSite=None" in binding and "Secure" in binding and "HttpOnly" in binding
     assert "Max-Age=600" in binding
 
 
-def test_main_session_cookie_stays_lax_and_http_only(sign_in):
-    header = sign_in().headers.getlist("Set-Cookie")
+def test_main_session_cookie_stays_lax_and_http_only(client_sign_in):
+    header = client_sign_in().headers.getlist("Set-Cookie")
     main = next(h for h in header if h.startswith("session="))
     assert "SameSite=Lax" in main and "HttpOnly" in main
 
 
-def test_user_signs_in_and_sees_their_name(sign_in):
-    response = sign_in()
+def test_user_signs_in_and_sees_their_name(client_sign_in):
+    response = client_sign_in()
     assert response.status_code == 303
     assert response.headers["Location"] == "/"
-    page = sign_in.client.get("/").get_data(as_text=True)
+    page = client_sign_in.client.get("/").get_data(as_text=True)
     assert "Welcome, Adele Vance" in page
     assert "Sign out" in page
 
 
-def test_sign_in_returns_to_the_page_the_user_asked_for(sign_in):
-    response = sign_in("/graphcall?x=1")
+def test_sign_in_returns_to_the_page_the_user_asked_for(client_sign_in):
+    response = client_sign_in("/graphcall?x=1")
     assert response.headers["Location"] == "/graphcall?x=1"
 
 
@@ -78,33 +78,33 @@ def test_sign_in_returns_to_the_page_the_user_asked_for(sign_in):
     "target",
     ["//evil.example", "https://evil.example", "/\\evil.example", "/\t/evil.example", "evil"],
 )
-def test_return_to_outside_the_site_is_ignored(sign_in, target):
-    response = sign_in(target)
+def test_return_to_outside_the_site_is_ignored(client_sign_in, target):
+    response = client_sign_in(target)
     assert response.headers["Location"] == "/"
 
 
-def test_session_id_changes_at_sign_in(sign_in):
-    sign_in()  # a session exists now, e.g. one an attacker planted
-    before = session_cookie(sign_in.client)
+def test_session_id_changes_at_sign_in(client_sign_in):
+    client_sign_in()  # a session exists now, e.g. one an attacker planted
+    before = session_cookie(client_sign_in.client)
     assert before
-    sign_in()
-    after = session_cookie(sign_in.client)
+    client_sign_in()
+    after = session_cookie(client_sign_in.client)
     assert after and after != before
 
 
 def test_signing_in_as_someone_else_starts_from_an_empty_session(
-    sign_in, token_endpoint, http_mock
+    client_sign_in, token_endpoint, http_mock
 ):
     """Nothing of Adele's visit, here her just-renewed tokens, carries over to Megan."""
     rejected = {"error": {"code": "InvalidAuthenticationToken", "message": "expired"}}
     http_mock.get(f"{GRAPH}/me", json=rejected, status=401)  # Adele's token
     http_mock.get(f"{GRAPH}/me", json=rejected, status=401)  # Megan's first token
     http_mock.get(f"{GRAPH}/me", json={"displayName": "Megan Bowen"})
-    client = sign_in.client
-    sign_in()
+    client = client_sign_in.client
+    client_sign_in()
     assert client.get("/graphcall").headers["Location"] == "/graphcall"  # Adele's renewed
 
-    assert sign_in(user=MEGAN).status_code == 303
+    assert client_sign_in(user=MEGAN).status_code == 303
     megans_tokens = token_endpoint.calls()[-1].answer  # her code redeemed
     assert "Welcome, Megan Bowen" in client.get("/").get_data(as_text=True)
     # Megan's token was never renewed, so Graph's refusal of it is answered by renewing it.
@@ -117,10 +117,10 @@ def test_signing_in_as_someone_else_starts_from_an_empty_session(
     assert "Megan Bowen" in client.get("/graphcall").get_data(as_text=True)
 
 
-def test_tokens_never_reach_the_browser(sign_in, token_endpoint):
-    response = sign_in()
+def test_tokens_never_reach_the_browser(client_sign_in, token_endpoint):
+    response = client_sign_in()
     cookies = " ".join(response.headers.getlist("Set-Cookie"))
-    page = sign_in.client.get("/").get_data(as_text=True)
+    page = client_sign_in.client.get("/").get_data(as_text=True)
     (redeemed,) = token_endpoint.calls()
     tokens = [redeemed.answer[k] for k in ("access_token", "refresh_token", "id_token")]
     for token in tokens:
@@ -128,17 +128,17 @@ def test_tokens_never_reach_the_browser(sign_in, token_endpoint):
     assert "eyJ" not in cookies  # no JWT (ID or access token) in any cookie
 
 
-def test_two_tabs_can_sign_in_at_once(sign_in):
-    first = sign_in.authorize("/first")
-    second = sign_in.authorize("/second")
-    assert sign_in.client.post("/getAToken", data=second).headers["Location"] == "/second"
-    assert sign_in.client.post("/getAToken", data=first).headers["Location"] == "/first"
+def test_two_tabs_can_sign_in_at_once(client_sign_in):
+    first = client_sign_in.authorize("/first")
+    second = client_sign_in.authorize("/second")
+    assert client_sign_in.client.post("/getAToken", data=second).headers["Location"] == "/second"
+    assert client_sign_in.client.post("/getAToken", data=first).headers["Location"] == "/first"
 
 
-def test_user_declining_consent_sees_a_friendly_error(sign_in):
-    location = sign_in.start()
+def test_user_declining_consent_sees_a_friendly_error(client_sign_in):
+    location = client_sign_in.start()
     state = parse_qs(urlsplit(location).query)["state"][0]
-    response = sign_in.client.post(
+    response = client_sign_in.client.post(
         "/getAToken",
         data={
             "error": "access_denied",
@@ -151,29 +151,29 @@ def test_user_declining_consent_sees_a_friendly_error(sign_in):
     assert "Sign-in did not complete" in page
     assert "AADSTS65004: User declined to consent &lt;b&gt;now&lt;/b&gt;" in page
     assert "Try again" in page
-    assert not signed_in_name(sign_in.client)
+    assert not signed_in_name(client_sign_in.client)
 
 
-def test_callback_without_state_says_the_sign_in_expired(sign_in):
-    sign_in.start()
-    response = sign_in.client.post("/getAToken", data={"code": "abc"})
+def test_callback_without_state_says_the_sign_in_expired(client_sign_in):
+    client_sign_in.start()
+    response = client_sign_in.client.post("/getAToken", data={"code": "abc"})
     assert response.status_code == 400
     assert "Your sign-in expired" in response.get_data(as_text=True)
     assert "start again" in response.get_data(as_text=True)
 
 
-def test_callback_with_unknown_state_is_rejected(sign_in):
-    form = sign_in.authorize()
+def test_callback_with_unknown_state_is_rejected(client_sign_in):
+    form = client_sign_in.authorize()
     form["state"] = "forged-state"
-    response = sign_in.client.post("/getAToken", data=form)
+    response = client_sign_in.client.post("/getAToken", data=form)
     assert response.status_code == 400
     assert "Your sign-in expired" in response.get_data(as_text=True)
-    assert not signed_in_name(sign_in.client)
+    assert not signed_in_name(client_sign_in.client)
 
 
-def test_a_callback_reaching_another_browser_is_rejected(sign_in, app):
+def test_a_callback_reaching_another_browser_is_rejected(client_sign_in, app):
     """Login CSRF: an attacker's code posted to the victim's browser does nothing."""
-    attacker_form = sign_in.authorize()
+    attacker_form = client_sign_in.authorize()
     victim = app.test_client()
     response = victim.post("/getAToken", data=attacker_form)
     assert response.status_code == 400
@@ -183,11 +183,11 @@ def test_a_callback_reaching_another_browser_is_rejected(sign_in, app):
 
 @pytest.mark.parametrize("sign_out_first", [False, True], ids=["signed-in", "signed-out"])
 def test_a_replayed_callback_is_refused_without_asking_the_token_endpoint(
-    sign_in, token_endpoint, sign_out_first
+    client_sign_in, token_endpoint, sign_out_first
 ):
     """The same authorization response posted again (back button, resubmit) is used up."""
-    client = sign_in.client
-    form = sign_in.authorize()
+    client = client_sign_in.client
+    form = client_sign_in.authorize()
     assert client.post("/getAToken", data=form).status_code == 303
     if sign_out_first:
         client.get("/logout")
@@ -199,40 +199,40 @@ def test_a_replayed_callback_is_refused_without_asking_the_token_endpoint(
     assert signed_in_name(client) == (not sign_out_first)  # and nothing else changed
 
 
-def test_a_sign_in_finished_within_ten_minutes_of_starting_succeeds(sign_in, time_machine):
+def test_a_sign_in_finished_within_ten_minutes_of_starting_succeeds(client_sign_in, time_machine):
     time_machine.move_to(datetime.now(UTC))
-    form = sign_in.authorize()
+    form = client_sign_in.authorize()
     time_machine.shift(timedelta(minutes=9))
-    assert sign_in.client.post("/getAToken", data=form).status_code == 303
-    assert signed_in_name(sign_in.client)
+    assert client_sign_in.client.post("/getAToken", data=form).status_code == 303
+    assert signed_in_name(client_sign_in.client)
 
 
 def test_a_sign_in_finished_more_than_ten_minutes_after_it_started_has_expired(
-    sign_in, token_endpoint, time_machine
+    client_sign_in, token_endpoint, time_machine
 ):
     time_machine.move_to(datetime.now(UTC))
-    form = sign_in.authorize()
+    form = client_sign_in.authorize()
     time_machine.shift(timedelta(minutes=11))
     # The test client still sends the binding cookie (as a browser with a wrong clock
     # would), so what refuses the response is the pending sign-in's own expiry.
     before = len(token_endpoint.calls())
-    response = sign_in.client.post("/getAToken", data=form)
+    response = client_sign_in.client.post("/getAToken", data=form)
     assert token_endpoint.calls()[before:] == []
     assert response.status_code == 400
     assert "Your sign-in expired" in response.get_data(as_text=True)
-    assert not signed_in_name(sign_in.client)
+    assert not signed_in_name(client_sign_in.client)
 
 
 def test_id_token_with_the_wrong_nonce_is_rejected_and_nothing_kept(
-    sign_in, token_endpoint, http_mock
+    client_sign_in, token_endpoint, http_mock
 ):
-    form = spoil_nonce(token_endpoint, sign_in.authorize())
-    response = sign_in.client.post("/getAToken", data=form)
+    form = spoil_nonce(token_endpoint, client_sign_in.authorize())
+    response = client_sign_in.client.post("/getAToken", data=form)
     assert response.status_code == 400
     assert "could not be verified" in response.get_data(as_text=True)
-    assert not signed_in_name(sign_in.client)
+    assert not signed_in_name(client_sign_in.client)
     me = http_mock.get(f"{GRAPH}/me", json={"displayName": "Adele Vance"})
-    profile = sign_in.client.get("/graphcall")
+    profile = client_sign_in.client.get("/graphcall")
     assert profile.status_code == 302  # no token was kept: sign in first
     assert urlsplit(profile.headers["Location"]).path == "/login"
     assert me.call_count == 0
@@ -240,14 +240,16 @@ def test_id_token_with_the_wrong_nonce_is_rejected_and_nothing_kept(
 
 @pytest.mark.parametrize("spoil", [spoil_nonce, refuse_code], ids=["wrong-nonce", "code-refused"])
 def test_a_failed_sign_in_leaves_the_signed_in_user_with_their_own_tokens(
-    signed_in_client, sign_in, token_endpoint, http_mock, spoil
+    signed_in_client, client_sign_in, token_endpoint, http_mock, spoil
 ):
     me = http_mock.get(f"{GRAPH}/me", json={"displayName": "Adele Vance"})
     assert signed_in_client.get("/graphcall").status_code == 200
     own_token = me.calls[-1].request.headers["Authorization"]
 
     # She starts another sign-in (say, for a page's permission) and it fails.
-    failed = signed_in_client.post("/getAToken", data=spoil(token_endpoint, sign_in.authorize()))
+    failed = signed_in_client.post(
+        "/getAToken", data=spoil(token_endpoint, client_sign_in.authorize())
+    )
     assert failed.status_code == 400
 
     assert signed_in_name(signed_in_client)
@@ -255,75 +257,79 @@ def test_a_failed_sign_in_leaves_the_signed_in_user_with_their_own_tokens(
     assert me.calls[-1].request.headers["Authorization"] == own_token
 
 
-def test_invalid_code_shows_the_identity_providers_error(sign_in, token_endpoint):
-    form = refuse_code(token_endpoint, sign_in.authorize())
-    response = sign_in.client.post("/getAToken", data=form)
+def test_invalid_code_shows_the_identity_providers_error(client_sign_in, token_endpoint):
+    form = refuse_code(token_endpoint, client_sign_in.authorize())
+    response = client_sign_in.client.post("/getAToken", data=form)
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     # Entra's answer to a code it never issued (54005 is for a code already redeemed).
     assert "invalid_grant" in page and "AADSTS70000" in page
-    assert not signed_in_name(sign_in.client)
+    assert not signed_in_name(client_sign_in.client)
 
 
-def test_forged_client_info_is_a_failed_sign_in_not_a_crash(sign_in):
-    form = sign_in.authorize()
+def test_forged_client_info_is_a_failed_sign_in_not_a_crash(client_sign_in):
+    form = client_sign_in.authorize()
     form["client_info"] = base64.urlsafe_b64encode(b"42").decode()  # "uid" in 42: TypeError
-    response = sign_in.client.post("/getAToken", data=form)
+    response = client_sign_in.client.post("/getAToken", data=form)
     assert response.status_code == 400
     assert "could not be verified" in response.get_data(as_text=True)
 
 
-def test_failed_sign_in_is_logged_in_one_line_without_secrets(sign_in, token_endpoint, caplog):
-    form = spoil_nonce(token_endpoint, sign_in.authorize())
-    sign_in.client.post("/getAToken", data=form)
+def test_failed_sign_in_is_logged_in_one_line_without_secrets(
+    client_sign_in, token_endpoint, caplog
+):
+    form = spoil_nonce(token_endpoint, client_sign_in.authorize())
+    client_sign_in.client.post("/getAToken", data=form)
     lines = [r for r in caplog.records if "sign-in failed" in r.getMessage()]
     assert len(lines) == 1
     assert lines[0].exc_info is None
     assert form["code"] not in caplog.text
 
 
-def test_callback_by_get_query_also_works(sign_in):
-    form = sign_in.authorize()
-    response = sign_in.client.get("/getAToken", query_string=form)
+def test_callback_by_get_query_also_works(client_sign_in):
+    form = client_sign_in.authorize()
+    response = client_sign_in.client.get("/getAToken", query_string=form)
     assert response.status_code == 303
 
 
-def test_many_sign_in_attempts_share_one_binding_cookie(sign_in):
+def test_many_sign_in_attempts_share_one_binding_cookie(client_sign_in):
     """Cookies do not pile up (and overflow request headers) however often /login is hit."""
     for _ in range(20):
-        sign_in.start()
-    assert sign_in.client.get_cookie("auth_flow") is not None
-    headers = sign_in.client.get("/login").headers.getlist("Set-Cookie")
+        client_sign_in.start()
+    assert client_sign_in.client.get_cookie("auth_flow") is not None
+    headers = client_sign_in.client.get("/login").headers.getlist("Set-Cookie")
     assert sorted(h.split("=")[0] for h in headers) == ["auth_flow", "auth_flow_legacy"]
 
 
-def test_a_client_that_drops_secure_cookies_on_http_still_signs_in(sign_in):
-    form = sign_in.authorize()
-    assert sign_in.client.get_cookie("auth_flow").secure
-    assert not sign_in.client.get_cookie("auth_flow_legacy").secure
-    sign_in.client.delete_cookie("auth_flow")
-    assert sign_in.client.post("/getAToken", data=form).status_code == 303
-    assert signed_in_name(sign_in.client)
+def test_a_client_that_drops_secure_cookies_on_http_still_signs_in(client_sign_in):
+    form = client_sign_in.authorize()
+    assert client_sign_in.client.get_cookie("auth_flow").secure
+    assert not client_sign_in.client.get_cookie("auth_flow_legacy").secure
+    client_sign_in.client.delete_cookie("auth_flow")
+    assert client_sign_in.client.post("/getAToken", data=form).status_code == 303
+    assert signed_in_name(client_sign_in.client)
 
 
-def test_a_callback_without_any_binding_cookie_is_rejected(sign_in):
-    form = sign_in.authorize()
-    sign_in.client.delete_cookie("auth_flow")
-    sign_in.client.delete_cookie("auth_flow_legacy")
-    response = sign_in.client.post("/getAToken", data=form)
+def test_a_callback_without_any_binding_cookie_is_rejected(client_sign_in):
+    form = client_sign_in.authorize()
+    client_sign_in.client.delete_cookie("auth_flow")
+    client_sign_in.client.delete_cookie("auth_flow_legacy")
+    response = client_sign_in.client.post("/getAToken", data=form)
     assert response.status_code == 400
-    assert not signed_in_name(sign_in.client)
+    assert not signed_in_name(client_sign_in.client)
 
 
-def test_scopes_no_page_declares_are_not_asked_for(sign_in):
-    location = sign_in.start(scope=["Mail.Send", "Files.Read", "Directory.ReadWrite.All"])
+def test_scopes_no_page_declares_are_not_asked_for(client_sign_in):
+    location = client_sign_in.start(scope=["Mail.Send", "Files.Read", "Directory.ReadWrite.All"])
     scopes = parse_qs(urlsplit(location).query)["scope"][0].split()
     assert "Files.Read" in scopes
     assert "Mail.Send" not in scopes and "Directory.ReadWrite.All" not in scopes
 
 
-def test_a_signed_in_user_signs_in_again_as_themselves_without_a_picker(signed_in_client, sign_in):
-    query = parse_qs(urlsplit(sign_in.start(scope=["Files.Read"])).query)
+def test_a_signed_in_user_signs_in_again_as_themselves_without_a_picker(
+    signed_in_client, client_sign_in
+):
+    query = parse_qs(urlsplit(client_sign_in.start(scope=["Files.Read"])).query)
     assert query["login_hint"] == ["adele@contoso.example"]
     assert "prompt" not in query
 
@@ -338,22 +344,22 @@ def authorize_claims(location: str) -> dict | None:
     "claims",
     ["not json", '{"access_token": ', "[]", '["access_token"]', '"access_token"', "42", "null"],
 )
-def test_login_ignores_claims_that_are_not_a_json_object(sign_in, claims):
-    plain = authorize_claims(sign_in.start())
-    response = sign_in.client.get("/login", query_string={"claims": claims})
+def test_login_ignores_claims_that_are_not_a_json_object(client_sign_in, claims):
+    plain = authorize_claims(client_sign_in.start())
+    response = client_sign_in.client.get("/login", query_string={"claims": claims})
     assert response.status_code == 302
     location = response.headers["Location"]
     assert urlsplit(location).path.endswith("/oauth2/v2.0/authorize")
     assert authorize_claims(location) == plain  # asked for as if no claims had been given
 
 
-def test_login_passes_a_json_object_of_claims_on_to_the_identity_provider(sign_in):
+def test_login_passes_a_json_object_of_claims_on_to_the_identity_provider(client_sign_in):
     wanted = {"id_token": {"auth_time": {"essential": True}}}
-    asked = authorize_claims(sign_in.start(claims=json.dumps(wanted)))
+    asked = authorize_claims(client_sign_in.start(claims=json.dumps(wanted)))
     assert asked["id_token"] == wanted["id_token"]
 
 
-def test_a_new_visitor_may_pick_an_account(sign_in):
-    query = parse_qs(urlsplit(sign_in.start()).query)
+def test_a_new_visitor_may_pick_an_account(client_sign_in):
+    query = parse_qs(urlsplit(client_sign_in.start()).query)
     assert query["prompt"] == ["select_account"]
     assert "login_hint" not in query
