@@ -6,7 +6,9 @@ covers the in-process transport.
 
 from __future__ import annotations
 
+import entra_emulator
 import pytest
+from emulator_helpers import REDIRECT_URI
 
 
 @pytest.fixture
@@ -22,3 +24,18 @@ def _clean_knobs(entra_emulator_session):
     yield
     entra_emulator_session.clear_faults()
     entra_emulator_session.set_access_token_lifetime(3600)
+
+
+@pytest.fixture(scope="module")
+def offline():
+    """An emulator started with listen=False: no socket, no certificate, no emulator.json."""
+    with entra_emulator.start(listen=False, redirect_uris=[REDIRECT_URI]) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def emulator(offline):
+    """The in-process emulator, reset before and after the test."""
+    offline.reset()
+    yield offline
+    offline.reset()

@@ -3,25 +3,11 @@ each one drives the same state as its /_emulator call, and reset() undoes them a
 
 from __future__ import annotations
 
-import entra_emulator
 import msal
 import pytest
 import requests
 from emulator_helpers import ADELE, REDIRECT_URI
 from entra_emulator.faults import FaultRuleError
-
-
-@pytest.fixture(scope="module")
-def offline():
-    with entra_emulator.start(listen=False, redirect_uris=[REDIRECT_URI]) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def emulator(offline):
-    offline.reset()
-    yield offline
-    offline.reset()
 
 
 def _token(emulator, user=ADELE) -> str:

@@ -12,19 +12,6 @@ import responses
 from emulator_helpers import ADELE, REDIRECT_URI
 
 
-@pytest.fixture(scope="module")
-def offline():
-    """An emulator started with listen=False: no socket, no certificate, no emulator.json."""
-    with entra_emulator.start(listen=False, redirect_uris=[REDIRECT_URI]) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def emulator(offline):
-    offline.reset()
-    return offline
-
-
 def _msal_app(emulator, client_id=None, secret=None, **kwargs):
     kwargs.setdefault("http_client", emulator.http_client())
     return msal.ConfidentialClientApplication(
