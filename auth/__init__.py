@@ -35,6 +35,7 @@ __all__ = [
     "SignedInUser",
     "after_graph_refusal",
     "current_page_scopes",
+    "current_state",
     "current_user",
     "init_app",
     "login_required",

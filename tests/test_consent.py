@@ -90,10 +90,11 @@ def test_after_granting_files_read_other_pages_need_no_new_sign_in(
 ):
     authorize = follow_to_authorize(signed_in_client, signed_in_client.get("/files/"))
     signed_in_client.post("/getAToken", data=emulator.sign_in(authorize, ADELE))
-    before = emulator.counters()["authorize"]
-    assert signed_in_client.get("/graphcall").status_code == 200
-    assert signed_in_client.get("/files/").status_code == 200
-    assert emulator.counters()["authorize"] == before
+    profile = signed_in_client.get("/graphcall")
+    files = signed_in_client.get("/files/")
+    assert profile.status_code == 200 and "Adele Vance" in profile.get_data(as_text=True)
+    assert files.status_code == 200 and "Budget.xlsx" in files.get_data(as_text=True)
+    assert my_profile.call_count == 1 and my_files.call_count == 1
 
 
 def test_declining_files_read_explains_what_it_is_for_and_keeps_the_user_signed_in(
