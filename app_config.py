@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 DEFAULT_GRAPH_ENDPOINT = "https://graph.microsoft.com/v1.0"
-DEFAULT_SCOPES = ("User.ReadBasic.All",)
+DEFAULT_SCOPES = ("User.Read",)
 # MSAL adds these itself and refuses them in `scopes`.
 RESERVED_SCOPES = frozenset({"openid", "profile", "offline_access"})
 SESSION_TYPES = ("filesystem", "redis")

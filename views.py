@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, render_template, request, send_from_di
 
 from auth import login_required
 from graph import current_client, resources
+from graph.models import Photo
 
 bp = Blueprint("main", __name__)
 PHOTO_MAX_AGE = 3600
@@ -41,11 +42,21 @@ def graphcall(token: str):
     return render_template("profile.html", me=resources.me(current_client(), token))
 
 
-@bp.route("/photo/<user_id>")
+@bp.route("/photo/me")
 @login_required()
+def my_photo(token: str):
+    """Your photo, or a placeholder when you have none."""
+    return _photo_response(resources.photo(current_client(), token, "me"))
+
+
+@bp.route("/photo/<user_id>")
+@login_required(scopes=["User.ReadBasic.All"], organizations_only=True)
 def photo(user_id: str, token: str):
-    """A person's photo, or a placeholder when they have none."""
-    found = resources.photo(current_client(), token, user_id)
+    """A colleague's photo, or a placeholder when they have none."""
+    return _photo_response(resources.photo(current_client(), token, user_id))
+
+
+def _photo_response(found: Photo | None):
     if found is None:
         response = send_from_directory(current_app.static_folder, "avatar.svg")
     else:

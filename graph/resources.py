@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from .client import GraphClient, GraphNotFound, Page
+from .client import GraphAccessDenied, GraphClient, GraphNotFound, Page
 from .models import (
     DirectoryRole,
     Domain,
@@ -84,7 +84,11 @@ def me(client: GraphClient, token: str) -> Profile:
 def photo(client: GraphClient, token: str, user_id: str) -> Photo | None:
     """The user's photo ("me" for the signed-in user), or None when there is none to show."""
     path = "/me/photo/$value" if user_id == "me" else f"/users/{_graph_id(user_id)}/photo/$value"
-    found = client.get_bytes(token, path)
+    try:
+        found = client.get_bytes(token, path)
+    except GraphAccessDenied:
+        return None  # a photo this user may not see is no photo, not an error page
+
     if found is None:
         return None
     data, content_type = found

@@ -60,7 +60,7 @@ def test_user_grants_files_read_when_first_opening_files_and_lands_back_on_them(
         "openid",
         "profile",
         "offline_access",
-        "User.ReadBasic.All",
+        "User.Read",
     }
     response = signed_in_client.get("/files")
     assert response.status_code == 308
@@ -74,7 +74,7 @@ def test_user_grants_files_read_when_first_opening_files_and_lands_back_on_them(
 
     authorize = follow_to_authorize(signed_in_client, response)
     asked = set(query_of(authorize)["scope"][0].split())
-    assert {"User.ReadBasic.All", "Files.Read"} <= asked
+    assert {"User.Read", "Files.Read"} <= asked
     assert "prompt" not in query_of(authorize)  # same account: no account picker
 
     back = signed_in_client.post("/getAToken", data=emulator.sign_in(authorize, ADELE))

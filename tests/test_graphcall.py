@@ -207,9 +207,10 @@ def test_missing_photo_gets_the_placeholder(signed_in_client, http_mock):
     ids=["svg", "html", "octet-stream", "svg-upper-case", "svg-with-parameters"],
 )
 def test_a_photo_that_is_not_a_raster_image_is_never_served_from_our_origin(
-    signed_in_client, http_mock, content_type, body
+    signed_in_client, emulator, http_mock, content_type, body
 ):
     """Graph's bytes could be script; a browser would run them as our site's."""
+    emulator.grant_consent(ADELE, ["User.ReadBasic.All"])
     no_photo = {"error": {"code": "ImageNotFound", "message": "none"}}
     http_mock.get(f"{GRAPH}/users/u-plain/photo/$value", json=no_photo, status=404)
     http_mock.get(f"{GRAPH}/users/u-evil/photo/$value", body=body, content_type=content_type)
@@ -220,6 +221,28 @@ def test_a_photo_that_is_not_a_raster_image_is_never_served_from_our_origin(
         assert body not in response.get_data()
         # The same picture as someone who has no photo.
         assert (response.get_data(), response.content_type) == expected
+
+
+def test_your_own_photo_needs_only_the_sign_in_permission_a_colleagues_asks_for_more(
+    signed_in_client, http_mock
+):
+    http_mock.get(f"{GRAPH}/me/photo/$value", body=b"\x89PNG-me", content_type="image/png")
+    assert signed_in_client.get("/photo/me").data == b"\x89PNG-me"
+    response = signed_in_client.get("/photo/u-megan")
+    assert response.status_code == 302
+    login = parse_qs(urlsplit(response.headers["Location"]).query)
+    assert login["scope"] == ["User.ReadBasic.All"]
+
+
+def test_a_photo_graph_refuses_to_show_is_the_placeholder(signed_in_client, emulator, http_mock):
+    emulator.grant_consent(ADELE, ["User.ReadBasic.All"])
+    denied = {
+        "error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges."}
+    }
+    http_mock.get(f"{GRAPH}/users/u-guest/photo/$value", json=denied, status=403)
+    with signed_in_client.get("/photo/u-guest") as response:
+        assert response.status_code == 200
+        assert response.mimetype == "image/svg+xml"
 
 
 def test_a_page_view_that_changes_nothing_writes_no_session(signed_in_client, http_mock, env):

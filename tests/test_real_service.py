@@ -92,8 +92,9 @@ def test_interaction_required_on_refresh_passes_its_claims_to_the_next_sign_in(
 
 
 def test_a_guest_refused_the_directory_is_told_why_and_not_sent_to_sign_in(
-    signed_in_client, http_mock
+    signed_in_client, emulator, http_mock
 ):
+    emulator.grant_consent(ADELE, ["User.ReadBasic.All"])
     http_mock.get(
         f"{GRAPH}/users",
         status=403,

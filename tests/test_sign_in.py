@@ -44,7 +44,7 @@ def test_login_redirects_to_the_authorize_endpoint_with_pkce_state_nonce_and_for
     assert query["code_challenge_method"] == ["S256"]
     assert query["redirect_uri"] == ["http://localhost/getAToken"]
     assert {"state", "nonce", "code_challenge"} <= query.keys()
-    assert "User.ReadBasic.All" in query["scope"][0].split()
+    assert "User.Read" in query["scope"][0].split()
 
 
 def test_flow_cookie_survives_the_cross_site_form_post(client_sign_in):
