@@ -35,6 +35,18 @@ log = logging.getLogger(__name__)
 SIGN_IN_FAILURES = {
     "idp_error": ("Sign-in did not complete", "The identity provider returned an error."),
     "declined": ("You declined the permission", "The identity provider returned an error."),
+    "admin_approval": (
+        "An administrator must approve this permission",
+        "An administrator must approve this permission for your organization before "
+        "anyone can use this page. Send your administrator the link below, or ask them "
+        "to grant admin consent to the app in the Microsoft Entra admin center.",
+    ),
+    "unavailable_scope": (
+        "This page is not available to your account",
+        "Microsoft does not offer this permission to your kind of account: a personal "
+        "Microsoft account has no organization directory, SharePoint or Microsoft Search. "
+        "Sign in with a work or school account to use this page.",
+    ),
     "expired": (
         "Your sign-in expired",
         "We have no record of this sign-in. It may have taken longer than {minutes} "
@@ -96,7 +108,13 @@ def _sign_in_failed(error: AuthError):
         error_code=error.error,
         description=error.description,
         permissions=describe_scopes(error.scopes),
-        retry_url=url_for("auth.login", next=error.next_path, scope=list(error.scopes)),
+        # Asking again cannot help when an administrator or the account type decides.
+        retry_url=None
+        if error.reason in ("admin_approval", "unavailable_scope")
+        else url_for("auth.login", next=error.next_path, scope=list(error.scopes)),
+        admin_consent_url=auth.admin_consent_url(error.scopes)
+        if error.reason == "admin_approval"
+        else None,
     )
     return page, error.status
 

@@ -22,6 +22,7 @@ from .errors import AuthError, PersonalAccountNotSupported, SignInRequired
 from .identity import Identity
 from .pending import PendingSignIns
 from .policy import Action, Decision, after_graph_refusal
+from .sign_in import admin_consent_url
 from .state import AuthState, PageRequirement, current_state
 from .user_session import SignedInUser, current_user
 from .views import build_blueprint, sign_in_redirect
@@ -33,6 +34,7 @@ __all__ = [
     "PersonalAccountNotSupported",
     "SignInRequired",
     "SignedInUser",
+    "admin_consent_url",
     "after_graph_refusal",
     "current_page_scopes",
     "current_state",

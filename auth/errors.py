@@ -17,6 +17,8 @@ class AuthError(Exception):
         {
             "idp_error",  # the identity provider answered the sign-in with an error
             "declined",  # the user declined a permission a page asked for
+            "admin_approval",  # the permission needs an administrator (AADSTS90094/90095)
+            "unavailable_scope",  # the account type cannot have the permission (AADSTS70011)
             "expired",  # no pending sign-in for this response (too slow, cookies blocked)
             "elsewhere",  # the response reached a browser that did not start the sign-in
             "unverified",  # the response or the token did not match this sign-in

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit
 
 import msal
 import requests
@@ -173,6 +174,27 @@ class Identity:
         raise SignInRequired(
             tuple(scopes), claims=claims if isinstance(claims, str) else None, reason=reason
         )
+
+    def admin_consent_url(self, scopes: tuple[str, ...], redirect_uri: str) -> str | None:
+        """The v2 admin consent endpoint for `scopes`, or None off Entra ID (OIDC, B2C)."""
+        authority = self.settings.authority
+        if not authority or self.settings.oidc_authority or ".b2clogin." in authority:
+            return None
+        parts = urlsplit(authority)
+        tenant = parts.path.strip("/").split("/")[0]
+        # Admin consent is for an organization: "common" and "consumers" name none.
+        if tenant.lower() in ("common", "consumers"):
+            tenant = "organizations"
+        graph = urlsplit(self.settings.graph_endpoint)
+        resource = f"{graph.scheme}://{graph.netloc}/"
+        query = urlencode(
+            {
+                "client_id": self.settings.client_id,
+                "scope": " ".join(resource + scope for scope in scopes),
+                "redirect_uri": redirect_uri,
+            }
+        )
+        return f"{parts.scheme}://{parts.netloc}/{tenant}/v2.0/adminconsent?{query}"
 
     def end_session_endpoint(self) -> str | None:
         """The authority's end-session endpoint from OIDC discovery, fetched once per process.

@@ -61,12 +61,14 @@ def complete(auth_response: dict[str, str]) -> str:
         raise AuthError("elsewhere", next_path=elsewhere.next_path) from None
     if "error" in auth_response:
         error = auth_response.get("error", "")
+        description = auth_response.get("error_description")
         log.warning("sign-in failed: identity provider returned %s", log_safe(error))
-        declined = error == "access_denied" and bool(pending.extra_scopes)
+        reason, status = _failure_reason(error, description or "", pending.extra_scopes)
         raise AuthError(
-            "declined" if declined else "idp_error",
+            reason,
+            status=status,
             error=error,
-            description=auth_response.get("error_description"),
+            description=description,
             scopes=pending.extra_scopes,
             next_path=pending.next_path,
         )
@@ -84,6 +86,28 @@ def complete(auth_response: dict[str, str]) -> str:
     user_session.begin(user, redeemed.token_cache, claims=answered_claims)
     log.info("sign-in completed")
     return pending.next_path
+
+
+def _failure_reason(error: str, description: str, extra_scopes: tuple[str, ...]):
+    """Why the identity provider refused, as (AuthError reason, HTTP status)."""
+    # "Need admin approval" (AADSTS90094; 90095 with the admin consent workflow): the
+    # way back from that page is access_denied with error_subcode=cancel.
+    if error == "access_denied" and ("AADSTS90094" in description or "AADSTS90095" in description):
+        return "admin_approval", 403
+    # AADSTS70011: e.g. a personal account asked for an organization-only permission.
+    if error == "invalid_scope":
+        return "unavailable_scope", 400
+    if error == "access_denied" and extra_scopes:
+        return "declined", 400
+    return "idp_error", 400
+
+
+def admin_consent_url(scopes: tuple[str, ...]) -> str | None:
+    """Where an administrator grants `scopes` for the whole organization, if anywhere."""
+    state = current_state()
+    home = state.settings.redirect_uri or url_for("main.index", _external=True)
+    parts = urlsplit(home)
+    return state.identity.admin_consent_url(scopes, f"{parts.scheme}://{parts.netloc}/")
 
 
 def sign_out_url(post_logout_redirect_uri: str) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
 GRAPH = "https://graph.microsoft.com/v1.0"
@@ -135,3 +136,73 @@ def test_the_profile_asks_graph_for_the_department_it_shows(signed_in_client, ht
     select = parse_qs(urlsplit(me.calls[-1].request.url).query)["$select"][0].split(",")
     assert "department" in select and "displayName" in select
     assert "Retail" in page
+
+
+def state_of(authorize_url: str) -> str:
+    return parse_qs(urlsplit(authorize_url).query)["state"][0]
+
+
+def test_a_permission_that_needs_an_administrator_is_explained_with_the_admin_consent_link(
+    client_sign_in, emulator
+):
+    authorize = client_sign_in.start("/groups", scope="Group.Read.All")
+    # What Entra sends back when a user leaves its "Need admin approval" page.
+    response = client_sign_in.client.post(
+        "/getAToken",
+        data={
+            "error": "access_denied",
+            "error_subcode": "cancel",
+            "error_description": "AADSTS90094: The grant requires admin permission.",
+            "state": state_of(authorize),
+        },
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 403
+    assert "An administrator must approve this permission for your organization" in page
+    assert "list your groups and their members" in page
+    assert "Try again" not in page
+    (link,) = [
+        line.split('href="', 1)[1].split('"', 1)[0]
+        for line in page.splitlines()
+        if "adminconsent" in line
+    ]
+    url = urlsplit(unescape(link))
+    query = parse_qs(url.query)
+    assert url.path == f"/{emulator.tenant_id}/v2.0/adminconsent"
+    assert query["client_id"] == [emulator.client_id]
+    assert query["scope"] == ["https://graph.microsoft.com/Group.Read.All"]
+    assert query["redirect_uri"] == ["http://localhost/"]
+
+
+def test_a_declined_consent_still_offers_to_try_again(client_sign_in):
+    authorize = client_sign_in.start("/files/", scope="Files.Read")
+    response = client_sign_in.client.post(
+        "/getAToken",
+        data={
+            "error": "access_denied",
+            "error_subcode": "cancel",
+            "error_description": "AADSTS65004: User declined to consent to access the app.",
+            "state": state_of(authorize),
+        },
+    )
+    page = response.get_data(as_text=True)
+    assert "You declined the permission" in page and "Try again" in page
+    assert "adminconsent" not in page
+
+
+def test_a_scope_the_account_type_cannot_have_is_explained(client_sign_in):
+    authorize = client_sign_in.start("/people", scope="User.ReadBasic.All")
+    response = client_sign_in.client.post(
+        "/getAToken",
+        data={
+            "error": "invalid_scope",
+            "error_description": "AADSTS70011: The provided value for the input parameter "
+            "'scope' is not valid.",
+            "state": state_of(authorize),
+        },
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "not available to your account" in page
+    assert "work or school account" in page
+    assert "Try again" not in page
