@@ -38,10 +38,10 @@ class Photo:
 
 @dataclass(frozen=True)
 class Person:
+    """Someone else, from their basic profile (what User.ReadBasic.All returns)."""
+
     id: str
     display_name: str | None = None
-    job_title: str | None = None
-    department: str | None = None
     mail: str | None = None
     user_principal_name: str | None = None
 

@@ -28,7 +28,8 @@ from .models import (
     SiteLibraries,
 )
 
-PERSON_SELECT = "id,displayName,jobTitle,department,mail,userPrincipalName,officeLocation"
+# Other people's basic profile: all that User.ReadBasic.All lets Graph return.
+PERSON_SELECT = "id,displayName,givenName,surname,mail,userPrincipalName"
 PEOPLE_PAGE_SIZE = 10
 FILES_PAGE_SIZE = 25
 SEARCH_PAGE_SIZE = 20
@@ -248,12 +249,9 @@ def sites(
 
 def site(client: GraphClient, token: str, site_id: str) -> SiteLibraries:
     """A SharePoint site and its document libraries."""
-    # One call: the site with its libraries expanded.
-    found = client.get(
-        token,
-        f"/sites/{_graph_id(site_id)}",
-        params={"$expand": "drives", "$select": "id,displayName,description,webUrl"},
-    )
+    # One call: the site with its libraries expanded. No $select beside it: together
+    # with $expand=drives it is reported to drop properties.
+    found = client.get(token, f"/sites/{_graph_id(site_id)}", params={"$expand": "drives"})
     libraries = [
         Library(drive.get("name"), drive.get("description"), safe_link(drive.get("webUrl")))
         for drive in found.get("drives") or []
@@ -297,11 +295,10 @@ def _page(
 
 
 def _person(item: dict) -> Person:
+    full_name = " ".join(n for n in (item.get("givenName"), item.get("surname")) if n)
     return Person(
         id=str(item.get("id") or ""),
-        display_name=item.get("displayName"),
-        job_title=item.get("jobTitle"),
-        department=item.get("department"),
+        display_name=item.get("displayName") or full_name or None,
         mail=item.get("mail"),
         user_principal_name=item.get("userPrincipalName"),
     )
