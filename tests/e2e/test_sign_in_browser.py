@@ -14,7 +14,7 @@ def test_sign_in_consent_profile_and_sign_out(page, app_server, emulator_process
     page.goto(app_server.url + "/")
     page.get_by_role("link", name="Sign in").first.click()
     pick_user(page)
-    expect(page.get_by_text("User.ReadBasic.All")).to_be_visible()
+    expect(page.get_by_text("(User.Read)", exact=True)).to_be_visible()
     answer_consent(page)
 
     # Back on the app (another site): the cross-site form_post was accepted.
