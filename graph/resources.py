@@ -311,7 +311,12 @@ def _drive_item(item: dict, parent: list[str] | None) -> DriveItem:
         name=name or "(no name)",
         is_folder=is_folder,
         size=item.get("size"),
-        modified=(item.get("lastModifiedDateTime") or "")[:16].replace("T", " "),
+        # Search hits may carry the date only in fileSystemInfo.
+        modified=(
+            item.get("lastModifiedDateTime")
+            or (item.get("fileSystemInfo") or {}).get("lastModifiedDateTime")
+            or ""
+        )[:16].replace("T", " "),
         web_url=safe_link(item.get("webUrl")),
         download_url=safe_link(item.get("@microsoft.graph.downloadUrl")),
         child_count=(item.get("folder") or {}).get("childCount"),

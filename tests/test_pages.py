@@ -731,3 +731,29 @@ def test_graph_refusing_this_user_is_explained_not_answered_with_a_sign_in(
     assert response.status_code == 403
     assert "Not available to your account" in page
     assert "Signing in again will not change the answer" in page
+
+
+def test_file_search_reads_hits_shaped_as_the_search_api_documents_them(user, http_mock):
+    # The docs' example: no size, file or folder facet; dates in fileSystemInfo; pages too.
+    report = {
+        "@odata.type": "#microsoft.graph.driveItem",
+        "id": "h1",
+        "name": "Q1 report.docx",
+        "webUrl": "https://contoso.sharepoint.com/sites/m/Shared%20Documents/Q1%20report.docx",
+        "fileSystemInfo": {"lastModifiedDateTime": "2024-03-01T09:30:00Z"},
+        "parentReference": {"driveId": "d1", "id": "p1"},
+    }
+    page_hit = {
+        "@odata.type": "#microsoft.graph.driveItem",
+        "id": "h2",
+        "name": "Home.aspx",
+        "webUrl": "https://contoso.sharepoint.com/sites/m/SitePages/Home.aspx",
+        "lastModifiedDateTime": "2024-02-01T08:00:00Z",
+    }
+    http_mock.post(
+        f"{GRAPH}/search/query", json=search_answer(report, page_hit, total=2, more=False)
+    )
+    page = user.get("/search?q=report").get_data(as_text=True)
+    assert "Q1 report.docx" in page and "Home.aspx" in page
+    assert "2024-03-01 09:30" in page and "2024-02-01 08:00" in page
+    assert "None" not in page and "Download" not in page
