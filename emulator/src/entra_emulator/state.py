@@ -24,7 +24,6 @@ from .urls import Bases
 
 CODE_LIFETIME = 600  # Entra codes live about 10 minutes
 AUTH_REQUEST_LIFETIME = 900  # how long a sign-in page may sit open
-REFRESH_GRACE = 30  # a rotated refresh token still works this long (concurrent refreshes)
 
 
 @dataclass
@@ -72,7 +71,6 @@ class RefreshGrant:
     user_id: str
     scopes: RequestedScopes
     sid: str
-    replaced_at: float | None = None
     revoked: bool = False
 
 

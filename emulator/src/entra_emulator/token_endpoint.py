@@ -14,7 +14,7 @@ from . import token_faults
 from .aad_errors import OAuthError, unknown_tenant
 from .endpoints import ENTRA, Authority, authority_for, oidc_authority
 from .scopes import GRAPH_PERMISSIONS, RequestedScopes, ScopeError, parse_scopes
-from .state import CODE_LIFETIME, REFRESH_GRACE, EmulatorState, RefreshGrant
+from .state import CODE_LIFETIME, EmulatorState, RefreshGrant
 from .token_variants import minter
 from .tokens import client_info
 
@@ -168,7 +168,6 @@ def _redeem_code(state: EmulatorState, authority: Authority, client_id: str) -> 
 
 def _redeem_refresh_token(state: EmulatorState, authority: Authority, client_id: str) -> dict:
     value = request.form.get("refresh_token", "")
-    now = state.clock.now()
     with state.lock:
         grant = state.refresh_tokens.get(value)
         if grant is None or grant.authority != authority.kind or grant.client_id != client_id:
@@ -182,13 +181,7 @@ def _redeem_refresh_token(state: EmulatorState, authority: Authority, client_id:
                 "AADSTS50173: The provided grant has expired due to it being revoked, a fresh "
                 "auth token is needed. The user might have changed or reset their password.",
             )
-        if grant.replaced_at is not None and now - grant.replaced_at > REFRESH_GRACE:
-            raise OAuthError(
-                "invalid_grant",
-                "AADSTS70000: The refresh token was already rotated and is no longer valid.",
-            )
-        if grant.replaced_at is None:
-            grant.replaced_at = now
+        # As in Entra, a new refresh token does not revoke this one; only revocation does.
     scopes = _requested_scopes(grant.scopes)
     return issue_tokens(state, authority, client_id, grant.user_id, scopes, None, grant.sid)
 
