@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .cae import CaeState, SignInEvidence
 from .clock import Clock
 from .directory import Directory
 from .faults import FaultRule, FaultSchedule
@@ -48,6 +49,7 @@ class AuthRequest:
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     user_id: str | None = None
     consent_shown: bool = False
+    claims: str | None = None  # the claims request, as sent (CP1, challenge answers)
 
 
 @dataclass
@@ -62,6 +64,7 @@ class AuthCode:
     sid: str
     issued: float  # emulator clock time
     used: bool = False
+    claims: str | None = None  # from the authorize request (see cae.evidence_of_sign_in)
 
 
 @dataclass
@@ -72,6 +75,7 @@ class RefreshGrant:
     scopes: RequestedScopes
     sid: str
     revoked: bool = False
+    evidence: SignInEvidence = SignInEvidence()  # what the sign-in behind the grant proved
 
 
 class EmulatorState:
@@ -106,6 +110,7 @@ class EmulatorState:
             self.browser_sessions: dict[str, dict] = {}
             self.access_tokens_issued: dict[str, float] = {}  # uti -> issue time
             self.expired_before = 0.0
+            self.cae = CaeState()
             self.faults = FaultSchedule(self.clock)
             self.token_variants = TokenVariants()
             self.request_log = RequestLog()
@@ -148,11 +153,13 @@ class EmulatorState:
             return issued is None or issued < self.expired_before
 
     def revoke(self, user_id: str) -> int:
-        """Revoke a user's refresh tokens; access tokens stay valid, as in Entra without CAE."""
+        """Revoke a user's refresh tokens and challenge their CAE access tokens; others stay
+        valid until they expire, as in Entra."""
         with self.lock:
             grants = [g for g in self.refresh_tokens.values() if g.user_id == user_id]
             for grant in grants:
                 grant.revoked = True
+            self.cae.critical_event(user_id, self.clock.now())
             return len(grants)
 
     def expire_tokens(self) -> float:
