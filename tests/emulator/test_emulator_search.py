@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import msal
 import pytest
-from emulator_helpers import ADELE, REDIRECT_URI, TIMEOUT
+from emulator_helpers import TIMEOUT, inprocess_token
 from entra_emulator.graph.search_syntax import tokens
 
 EVENTUAL = {"ConsistencyLevel": "eventual"}
@@ -13,23 +12,14 @@ EVENTUAL = {"ConsistencyLevel": "eventual"}
 @pytest.fixture
 def search(emulator):
     """GET a collection with $search and ConsistencyLevel: eventual, as a signed-in admin."""
-    app = msal.ConfidentialClientApplication(
-        emulator.client_id,
-        client_credential=emulator.client_secret,
-        authority=emulator.authority,
-        instance_discovery=False,
-        http_client=emulator.http_client(),
-    )
-    scopes = ["User.ReadBasic.All", "Group.Read.All"]
-    flow = app.initiate_auth_code_flow(scopes, redirect_uri=REDIRECT_URI, response_mode="form_post")
-    token = app.acquire_token_by_auth_code_flow(flow, emulator.sign_in(flow["auth_uri"], ADELE))
+    token = inprocess_token(emulator, ["User.ReadBasic.All", "Group.Read.All"])
     http = emulator.http_client()
 
     def get(collection: str, expression: str, headers=EVENTUAL):
         return http.get(
             f"{emulator.graph_endpoint}/{collection}",
             params={"$search": expression},
-            headers={"Authorization": f"Bearer {token['access_token']}", **headers},
+            headers={"Authorization": f"Bearer {token}", **headers},
             timeout=TIMEOUT,
         )
 
