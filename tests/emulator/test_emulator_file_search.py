@@ -89,3 +89,16 @@ def test_paging_with_from_and_size(search):
     assert [h["hitId"] for h in first["hits"] + second["hits"]] == [
         h["hitId"] for h in everything["hits"]
     ]
+
+
+def test_one_search_request_per_call(emulator):
+    token = inprocess_token(emulator, ["Files.Read.All"])
+    one = {"entityTypes": ["driveItem"], "query": {"queryString": "budget"}}
+    answer = emulator.http_client().post(
+        f"{emulator.graph_endpoint}/search/query",
+        json={"requests": [one, one]},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=TIMEOUT,
+    )
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "BadRequest"

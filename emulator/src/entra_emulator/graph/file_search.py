@@ -52,7 +52,9 @@ def search_query() -> ResponseReturnValue:
     requests_ = body.get("requests")
     if not isinstance(requests_, list) or not requests_:
         raise bad_request("Requests must contain at least one request.")
-    return {"value": [_search_one(r) for r in requests_]}
+    if len(requests_) > 1:  # search-api-overview: one request per call
+        raise bad_request("Only one search request is supported per call.")
+    return {"value": [_search_one(requests_[0])]}
 
 
 def _search_one(search: dict) -> dict:
