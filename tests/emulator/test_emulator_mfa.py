@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from cae_helpers import SCOPES, cae_app, claims_of, refresh, sign_in
-from emulator_helpers import ADELE, REDIRECT_URI, TIMEOUT
+from emulator_helpers import ADELE, REDIRECT_URI, TIMEOUT, make_app
+from emulator_helpers import sign_in as listener_sign_in
 
 MEGAN = "megan@contoso.example"
 
@@ -58,6 +59,9 @@ def test_mfa_is_demanded_of_one_user_only(emulator):
 
 
 def test_require_mfa_from_the_control_api(entra_emulator):
+    app = make_app(entra_emulator)
+    assert "access_token" in listener_sign_in(app, SCOPES, upn=MEGAN)
     with entra_emulator.trusting_session() as session:
-        session.post(f"{entra_emulator.control_url}/require-mfa", json={"user": MEGAN}, timeout=10)
-    assert entra_emulator.state.cae.mfa_demands == {entra_emulator._user(MEGAN)["id"]}
+        url = f"{entra_emulator.control_url}/require-mfa"
+        assert session.post(url, json={"user": MEGAN}, timeout=TIMEOUT).status_code == 204
+    assert refresh(app)["error_codes"] == [50076]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from .aad_errors import OAuthError
 
-# Graph's wording; the code says why (both observed in Graph's WWW-Authenticate headers).
+# The `code` ending Graph's challenge message: why the token was refused (as seen from Graph).
 REVOKED = "TokenIssuedBeforeRevocationTimestamp"
 LOCATION = "LocationConditionEvaluationSatisfied"
 # The demo tenant's Conditional Access policy "Require MFA": what a step-up claims names.
@@ -49,8 +49,12 @@ def _access_token_part(claims: dict) -> dict:
 
 
 def capabilities(claims: dict) -> tuple[str, ...]:
-    """The known client capabilities requested (only `cp1` is known; any casing)."""
-    values = (_access_token_part(claims).get("xms_cc") or {}).get("values")
+    """The known client capabilities a claims request names."""
+    return _known((_access_token_part(claims).get("xms_cc") or {}).get("values"))
+
+
+def _known(values: object) -> tuple[str, ...]:
+    """Only `cp1` is a known capability; values are not case-sensitive."""
     if not isinstance(values, list):
         return ()
     return tuple(v for v in values if isinstance(v, str) and v.lower() == "cp1")
@@ -157,7 +161,7 @@ class CaeState:
 
     def challenge(self, token_claims: dict) -> Challenge | None:
         """The challenge for a CAE access token, if its user had an event it has not answered."""
-        if not capabilities({"access_token": {"xms_cc": {"values": token_claims.get("xms_cc")}}}):
+        if not _known(token_claims.get("xms_cc")):
             return None  # not a CAE token: valid until it expires
         with self.lock:
             event = self.events.get(token_claims.get("oid", ""))

@@ -37,7 +37,7 @@ def _user_id(key: str | None) -> str | None:
 
 @bp.post("/revoke")
 def revoke() -> ResponseReturnValue:
-    """Revoke a user's refresh tokens; access tokens stay valid, as in Entra without CAE."""
+    """Revoke a user's refresh tokens; Graph challenges their CAE tokens, others stay valid."""
     user_id = _user_id(_json().get("user"))
     if user_id is None:
         return jsonify({"error": "give 'user' (UPN or object id)"}), 400
