@@ -50,3 +50,17 @@ def sign_in(app, scopes, browser: Browser | None = None, upn: str = ADELE, **flo
     """Sign a user in through the pages and redeem the code with MSAL; returns the result."""
     flow, fields = authorize(app, scopes, browser, upn, **flow_kwargs)
     return app.acquire_token_by_auth_code_flow(flow, fields)
+
+
+def inprocess_token(emulator, scopes, upn: str = ADELE) -> str:
+    """An access token for SCOPES from a real MSAL sign-in on the in-process transport."""
+    app = msal.ConfidentialClientApplication(
+        emulator.client_id,
+        client_credential=emulator.client_secret,
+        authority=emulator.authority,
+        instance_discovery=False,
+        http_client=emulator.http_client(),
+    )
+    flow = app.initiate_auth_code_flow(scopes, redirect_uri=REDIRECT_URI, response_mode="form_post")
+    result = app.acquire_token_by_auth_code_flow(flow, emulator.sign_in(flow["auth_uri"], upn))
+    return result["access_token"]

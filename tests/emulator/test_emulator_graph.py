@@ -159,8 +159,12 @@ def test_sites_libraries_and_search(graph, entra_emulator_session, ca_trusting_s
     ).json()
     container = result["value"][0]["hitsContainers"][0]
     names = {h["resource"]["name"] for h in container["hits"]}
-    assert names == {"Quarterly report Q3.docx", "Quarterly report Q3 engineering.docx"}
-    assert container["total"] == 2 and container["moreResultsAvailable"] is False
+    assert names == {
+        "Quarterly report Q3.docx",
+        "Quarterly report Q3 engineering.docx",
+        "Quarterly engineering update.aspx",  # a SharePoint page
+    }
+    assert container["total"] == 3 and container["moreResultsAvailable"] is False
 
 
 def test_unknown_segment_is_400(graph):

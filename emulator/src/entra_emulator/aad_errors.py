@@ -36,10 +36,12 @@ class OAuthError(Exception):
         status: int = 400,
         suberror: str | None = None,
         headers: dict[str, str] | None = None,
+        claims: str | None = None,
     ):
         super().__init__(aadsts)
         self.error, self.aadsts, self.status, self.suberror = error, aadsts, status, suberror
         self.headers = headers or {}
+        self.claims = claims  # a claims request the next sign-in must carry (JSON text)
 
     def response(self, correlation_id: str | None = None) -> ResponseReturnValue:
         trace_id = str(uuid.uuid4())
@@ -54,6 +56,8 @@ class OAuthError(Exception):
         }
         if self.suberror:
             body["suberror"] = self.suberror
+        if self.claims:
+            body["claims"] = self.claims
         headers = {"Cache-Control": "no-store", "Pragma": "no-cache", **self.headers}
         if self.status == 401:
             headers["WWW-Authenticate"] = 'Basic realm="emulator"'

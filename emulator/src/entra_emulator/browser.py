@@ -105,6 +105,7 @@ def _authorize(authority: Authority) -> ResponseReturnValue:
         want_client_info=args.get("client_info") == "1",
         browser_sid=sid,
         created=state.clock.now(),
+        claims=args.get("claims"),
     )
     if response_mode not in RESPONSE_MODES:
         return _respond(req, _error("invalid_request", "AADSTS900144: Invalid response_mode."))
@@ -297,6 +298,7 @@ def _code_params(req: AuthRequest) -> dict:
             code_challenge=req.code_challenge,
             sid=sid,
             issued=state.clock.now(),
+            claims=req.claims,
         )
     )
     params = {"code": code}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, jsonify, make_response, request
 from flask.typing import ResponseReturnValue
 
+from . import cae
 from .state import EmulatorState
 
 bp = Blueprint("control", __name__, url_prefix="/_emulator")
@@ -36,11 +37,40 @@ def _user_id(key: str | None) -> str | None:
 
 @bp.post("/revoke")
 def revoke() -> ResponseReturnValue:
-    """Revoke a user's refresh tokens; access tokens stay valid, as in Entra without CAE."""
+    """Revoke a user's refresh tokens; Graph challenges their CAE tokens, others stay valid."""
     user_id = _user_id(_json().get("user"))
     if user_id is None:
         return jsonify({"error": "give 'user' (UPN or object id)"}), 400
     return jsonify({"revoked": _state().revoke(user_id)})
+
+
+def _required_user() -> str:
+    user_id = _user_id(_json().get("user"))
+    if user_id is None:
+        abort(make_response(jsonify({"error": "give 'user' (UPN or object id)"}), 400))
+    return user_id
+
+
+@bp.post("/location-changed")
+def location_changed() -> ResponseReturnValue:
+    """The user's IP left the trusted locations: Graph challenges their CAE tokens."""
+    state = _state()
+    event = state.cae.critical_event(_required_user(), state.clock.now(), cae.LOCATION)
+    return jsonify({"event": event})
+
+
+@bp.post("/critical-event")
+def critical_event() -> ResponseReturnValue:
+    """A critical event (say, high user risk): Graph challenges the user's CAE tokens."""
+    state = _state()
+    return jsonify({"event": state.cae.critical_event(_required_user(), state.clock.now())})
+
+
+@bp.post("/require-mfa")
+def require_mfa() -> ResponseReturnValue:
+    """Conditional Access now wants MFA: token requests answer AADSTS50076 until it is done."""
+    _state().cae.require_mfa(_required_user())
+    return "", 204
 
 
 @bp.post("/expire-tokens")

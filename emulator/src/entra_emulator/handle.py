@@ -14,7 +14,7 @@ from pathlib import Path
 import requests
 from werkzeug.serving import BaseWSGIServer
 
-from . import headless, net, transport
+from . import cae, headless, net, transport
 from .apps import Apps
 from .fault_rules import legacy_rule, parse_rule
 from .faults import FaultRule
@@ -229,8 +229,25 @@ class Emulator:
         self.state.request_log.clear()
 
     def revoke(self, user: str) -> int:
-        """Revoke USER's refresh tokens (AADSTS50173 on the next refresh); how many."""
+        """Revoke USER's refresh tokens (AADSTS50173 on the next refresh); how many. Graph
+        challenges USER's CAE access tokens (CP1 clients); other tokens live until expiry."""
         return self.state.revoke(self._user(user)["id"])
+
+    def location_changed(self, user: str) -> int:
+        """USER moved out of the trusted locations: Graph challenges their CAE access tokens,
+        refreshed ones included, until a sign-in carries the challenge's claims. The event
+        time (the challenge's nbf)."""
+        return self.state.cae.critical_event(self._user(user)["id"], self.now(), cae.LOCATION)
+
+    def critical_event(self, user: str) -> int:
+        """A critical event for USER (say, high user risk), as location_changed, without
+        revoking refresh tokens. The event time."""
+        return self.state.cae.critical_event(self._user(user)["id"], self.now())
+
+    def require_mfa(self, user: str) -> None:
+        """Conditional Access now wants MFA from USER: token requests answer
+        interaction_required AADSTS50076 with claims until a sign-in carries them."""
+        self.state.cae.require_mfa(self._user(user)["id"])
 
     def expire_tokens(self) -> None:
         """Every access token issued so far is rejected by Graph as expired (401)."""

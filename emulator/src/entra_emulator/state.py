@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .cae import CaeState, SignInEvidence
 from .clock import Clock
 from .directory import Directory
 from .faults import FaultRule, FaultSchedule
@@ -24,7 +25,6 @@ from .urls import Bases
 
 CODE_LIFETIME = 600  # Entra codes live about 10 minutes
 AUTH_REQUEST_LIFETIME = 900  # how long a sign-in page may sit open
-REFRESH_GRACE = 30  # a rotated refresh token still works this long (concurrent refreshes)
 
 
 @dataclass
@@ -49,6 +49,7 @@ class AuthRequest:
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     user_id: str | None = None
     consent_shown: bool = False
+    claims: str | None = None  # the claims request, as sent (CP1, challenge answers)
 
 
 @dataclass
@@ -63,6 +64,7 @@ class AuthCode:
     sid: str
     issued: float  # emulator clock time
     used: bool = False
+    claims: str | None = None  # from the authorize request (see cae.evidence_of_sign_in)
 
 
 @dataclass
@@ -72,8 +74,8 @@ class RefreshGrant:
     user_id: str
     scopes: RequestedScopes
     sid: str
-    replaced_at: float | None = None
     revoked: bool = False
+    evidence: SignInEvidence = SignInEvidence()  # what the sign-in behind the grant proved
 
 
 class EmulatorState:
@@ -108,6 +110,7 @@ class EmulatorState:
             self.browser_sessions: dict[str, dict] = {}
             self.access_tokens_issued: dict[str, float] = {}  # uti -> issue time
             self.expired_before = 0.0
+            self.cae = CaeState()
             self.faults = FaultSchedule(self.clock)
             self.token_variants = TokenVariants()
             self.request_log = RequestLog()
@@ -150,11 +153,13 @@ class EmulatorState:
             return issued is None or issued < self.expired_before
 
     def revoke(self, user_id: str) -> int:
-        """Revoke a user's refresh tokens; access tokens stay valid, as in Entra without CAE."""
+        """Revoke a user's refresh tokens and challenge their CAE access tokens; others stay
+        valid until they expire, as in Entra."""
         with self.lock:
             grants = [g for g in self.refresh_tokens.values() if g.user_id == user_id]
             for grant in grants:
                 grant.revoked = True
+            self.cae.critical_event(user_id, self.clock.now())
             return len(grants)
 
     def expire_tokens(self) -> float:

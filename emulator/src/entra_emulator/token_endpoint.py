@@ -10,11 +10,11 @@ from urllib.parse import unquote_plus
 from flask import Blueprint, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from . import token_faults
+from . import cae, token_faults
 from .aad_errors import OAuthError, unknown_tenant
 from .endpoints import ENTRA, Authority, authority_for, oidc_authority
 from .scopes import GRAPH_PERMISSIONS, RequestedScopes, ScopeError, parse_scopes
-from .state import CODE_LIFETIME, REFRESH_GRACE, EmulatorState, RefreshGrant
+from .state import CODE_LIFETIME, EmulatorState, RefreshGrant
 from .token_variants import minter
 from .tokens import client_info
 
@@ -163,12 +163,16 @@ def _redeem_code(state: EmulatorState, authority: Authority, client_id: str) -> 
             "authorization request.",
         )
     scopes = _requested_scopes(code.scopes)
-    return issue_tokens(state, authority, client_id, code.user_id, scopes, code.nonce, code.sid)
+    evidence = cae.evidence_of_sign_in(code.claims, code.issued)
+    evidence = cae.with_token_request(evidence, request.form.get("claims"))
+    state.cae.check_mfa(code.user_id, evidence)
+    return issue_tokens(
+        state, authority, client_id, code.user_id, scopes, code.nonce, code.sid, evidence
+    )
 
 
 def _redeem_refresh_token(state: EmulatorState, authority: Authority, client_id: str) -> dict:
     value = request.form.get("refresh_token", "")
-    now = state.clock.now()
     with state.lock:
         grant = state.refresh_tokens.get(value)
         if grant is None or grant.authority != authority.kind or grant.client_id != client_id:
@@ -182,15 +186,13 @@ def _redeem_refresh_token(state: EmulatorState, authority: Authority, client_id:
                 "AADSTS50173: The provided grant has expired due to it being revoked, a fresh "
                 "auth token is needed. The user might have changed or reset their password.",
             )
-        if grant.replaced_at is not None and now - grant.replaced_at > REFRESH_GRACE:
-            raise OAuthError(
-                "invalid_grant",
-                "AADSTS70000: The refresh token was already rotated and is no longer valid.",
-            )
-        if grant.replaced_at is None:
-            grant.replaced_at = now
+        # As in Entra, a new refresh token does not revoke this one; only revocation does.
     scopes = _requested_scopes(grant.scopes)
-    return issue_tokens(state, authority, client_id, grant.user_id, scopes, None, grant.sid)
+    evidence = cae.with_token_request(grant.evidence, request.form.get("claims"))
+    state.cae.check_mfa(grant.user_id, evidence)
+    return issue_tokens(
+        state, authority, client_id, grant.user_id, scopes, None, grant.sid, evidence
+    )
 
 
 def issue_tokens(
@@ -201,6 +203,7 @@ def issue_tokens(
     scopes: RequestedScopes,
     nonce: str | None,
     sid: str,
+    evidence: cae.SignInEvidence,
 ) -> dict:
     """The token response; refuses Graph scopes this user has not consented to."""
     directory = state.directory
@@ -235,8 +238,11 @@ def issue_tokens(
         lifetime=lifetime,
         now=now,
         mint=minter(state.signer, variant, "access_token", tid),
+        extra=_cae_claims(evidence),
     )
     state.record_access_token(uti)
+    if evidence.capabilities:
+        state.cae.record_token(uti, evidence)
     body = {
         "token_type": "Bearer",
         "scope": " ".join(graph_granted + sorted(scopes.oidc)),
@@ -246,7 +252,7 @@ def issue_tokens(
     }
     if "offline_access" in scopes.oidc:
         body["refresh_token"] = state.new_refresh_token(
-            RefreshGrant(authority.kind, client_id, user_id, scopes, sid)
+            RefreshGrant(authority.kind, client_id, user_id, scopes, sid, evidence=evidence)
         )
     if "openid" in scopes.oidc:
         body["id_token"] = state.signer.id_token(
@@ -262,3 +268,11 @@ def issue_tokens(
     if authority.kind == ENTRA and request.form.get("client_info") == "1":
         body["client_info"] = client_info(user["id"], tid)
     return body
+
+
+def _cae_claims(evidence: cae.SignInEvidence) -> dict:
+    """`amr` as v1 access tokens carry it; `xms_cc` only for clients that declared CP1."""
+    claims: dict = {"amr": evidence.amr}
+    if evidence.capabilities:
+        claims["xms_cc"] = list(evidence.capabilities)
+    return claims

@@ -95,8 +95,11 @@ class TokenSigner:
         lifetime: int,
         now: float,
         mint: Callable[[dict], str] | None = None,
+        extra: dict | None = None,
     ) -> tuple[str, str]:
-        """Return (jwt, uti); uti lets the control API expire tokens already handed out."""
+        """Return (jwt, uti); uti lets the control API expire tokens already handed out.
+
+        EXTRA adds claims such as `xms_cc` and `amr`."""
         now = int(now)
         uti = b64url(uuid.uuid4().bytes)
         claims = {
@@ -115,6 +118,7 @@ class TokenSigner:
             "name": user["displayName"],
             "uti": uti,
             "ver": "1.0",
+            **(extra or {}),
         }
         return (mint or self.sign)(claims), uti
 

@@ -148,6 +148,10 @@ def _authenticate() -> None:
         raise _auth_error("Access token validation failure. Invalid issuer.")
     if state().access_token_expired_by_control(claims.get("uti")):
         raise _auth_error("Access token has expired or is not yet valid.")
+    challenge = state().cae.challenge(claims)
+    if challenge:  # Continuous Access Evaluation: a critical event since this sign-in
+        headers = {"WWW-Authenticate": challenge.www_authenticate()}
+        raise GraphError(401, "InvalidAuthenticationToken", challenge.message, headers)
     user = state().directory.find_user(claims["oid"])
     if user is None:
         raise _auth_error("Access token validation failure. Unknown user.")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, Response, g, request
 from flask.typing import ResponseReturnValue
 
 from ..directory import fold
 from ..images import square_png
+from . import search_syntax
 from .common import (
     DIRECTORY,
     GROUPS,
@@ -60,7 +59,6 @@ SEARCHABLE = {
     "description",
     "mailNickname",
 }
-_CLAUSE = re.compile(r'^"(\w+):([^"]*)"$')
 
 
 def user_json(user: dict) -> dict:
@@ -99,7 +97,7 @@ def role_json(role: dict) -> dict:
 
 
 def _search(entries: list[dict]) -> list[dict]:
-    """Apply $search ("prop:term" clauses joined by OR/AND); needs ConsistencyLevel."""
+    """Apply $search (see search_syntax); needs ConsistencyLevel: eventual."""
     raw = request.args.get("$search")
     needs_eventual = raw is not None or request.args.get("$count") == "true"
     if needs_eventual and request.headers.get("ConsistencyLevel", "").lower() != "eventual":
@@ -110,27 +108,8 @@ def _search(entries: list[dict]) -> list[dict]:
         )
     if raw is None:
         return entries
-    # Split on AND/OR only outside the quoted clauses: a term may contain " OR ".
-    parts = re.split(r'(?<=")\s+(AND|OR)\s+(?=")', raw.strip())
-    joiners = set(parts[1::2])
-    if len(joiners) > 1:
-        raise bad_request("Mixing AND and OR is not supported.", "Request_UnsupportedQuery")
-    joiner = joiners.pop() if joiners else "OR"
-    clauses = []
-    for part in parts[::2]:
-        match = _CLAUSE.match(part.strip())
-        if not match or match.group(1) not in SEARCHABLE:
-            raise bad_request(f"Invalid $search clause: {part.strip()}", "Request_UnsupportedQuery")
-        clauses.append((match.group(1), fold(match.group(2))))
-
-    def hit(entry: dict, prop: str, term: str) -> bool:
-        words = re.split(r"[\s@._\-]+", fold(str(entry.get(prop) or "")))
-        return any(w.startswith(term) for w in words) or fold(
-            str(entry.get(prop) or "")
-        ).startswith(term)
-
-    test = all if joiner == "AND" else any
-    return [e for e in entries if test(hit(e, p, t) for p, t in clauses)]
+    matches = search_syntax.parse(raw, SEARCHABLE)
+    return [e for e in entries if matches(e)]
 
 
 def _unsupported_options() -> None:

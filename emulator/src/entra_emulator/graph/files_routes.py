@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-import uuid
-from urllib.parse import urlsplit
-
 from flask import Blueprint, g, request
 from flask.typing import ResponseReturnValue
 
 from ..directory import CREATED, Drive, DriveItem, fold
 from ..downloads import download_url
-from ..parsing import json_int
 from .common import (
     ALL_FILES,
     MY_FILES,
     SITES,
     GraphError,
-    bad_request,
     context,
     not_found,
     paged,
     require,
     state,
 )
-
-MAX_SEARCH_SIZE = 500
+from .file_search import search_query
 
 
 def drive_json(drive: Drive) -> dict:
@@ -203,92 +197,6 @@ def site_drives(site_id: str) -> ResponseReturnValue:
         raise not_found("itemNotFound", "Requested site could not be found")
     drives = state().directory.site_drives(found["id"])
     return paged([drive_json(d) for d in drives], "drives")
-
-
-def search_query() -> ResponseReturnValue:
-    require(ALL_FILES)
-    body = request.get_json(silent=True) or {}
-    requests_ = body.get("requests")
-    if not isinstance(requests_, list) or not requests_:
-        raise bad_request("Requests must contain at least one request.")
-    return {"value": [_search_one(r) for r in requests_]}
-
-
-def _search_one(search: dict) -> dict:
-    if search.get("entityTypes") != ["driveItem"]:
-        raise bad_request("The emulator searches entityTypes ['driveItem'] only.")
-    query = (search.get("query") or {}).get("queryString")
-    if not isinstance(query, str) or not query.strip():
-        raise bad_request("Query string must be provided.")
-    start, size = json_int(search.get("from", 0)), json_int(search.get("size", 25))
-    if start is None or size is None:
-        raise bad_request("'from' and 'size' must be integers.")
-    if start < 0 or not 1 <= size <= MAX_SEARCH_SIZE:
-        raise bad_request("'from' must be >= 0 and 'size' between 1 and 500.")
-    terms = [t.strip('"*').lower() for t in query.split() if t.strip('"*')]
-    directory = state().directory
-    drives = [directory.onedrive_of(g.user["id"])]
-    drives += [d for d in directory.drives.values() if d.site_id]
-    matches = [
-        item
-        for item in directory.items.values()
-        if item.parent_id
-        and directory.drives[item.drive_id] in drives
-        and all(fold(t) in fold(item.name) for t in terms)
-    ]
-    matches.sort(key=lambda i: i.modified, reverse=True)
-    hits = [
-        {
-            "hitId": item.id,
-            "rank": start + n + 1,
-            "summary": _summary(item.name, terms),
-            "resource": _search_resource(item),
-        }
-        for n, item in enumerate(matches[start : start + size])
-    ]
-    return {
-        "searchTerms": terms,
-        "hitsContainers": [
-            {
-                "hits": hits,
-                "total": len(matches),
-                "moreResultsAvailable": start + size < len(matches),
-            }
-        ],
-    }
-
-
-def _summary(name: str, terms: list[str]) -> str:
-    """Search highlights matches with <c0> tags, as Microsoft Search does."""
-    for term in terms:
-        at = name.lower().find(term)
-        if at >= 0:
-            return f"{name[:at]}<c0>{name[at : at + len(term)]}</c0>{name[at + len(term) :]}"
-    return name
-
-
-def _personal_site(drive: Drive) -> str:
-    """A OneDrive is a personal site in SharePoint; search reports that site's id."""
-    host = urlsplit(drive.web_url).hostname
-    site_guid = uuid.uuid5(uuid.NAMESPACE_URL, drive.web_url)
-    web_guid = uuid.uuid5(uuid.NAMESPACE_URL, drive.id)
-    return f"{host},{site_guid},{web_guid}"
-
-
-def _search_resource(item: DriveItem) -> dict:
-    drive = state().directory.drives[item.drive_id]
-    resource = {
-        "@odata.type": "#microsoft.graph.driveItem",
-        "id": item.id,
-        "name": item.name,
-        "webUrl": item.web_url,
-        "size": item.size,
-        "lastModifiedDateTime": item.modified,
-        "parentReference": {"driveId": drive.id, "siteId": drive.site_id or _personal_site(drive)},
-    }
-    if not item.is_folder:
-        resource["file"] = {"mimeType": item.mime_type}
-    return resource
 
 
 def install(bp: Blueprint) -> None:
