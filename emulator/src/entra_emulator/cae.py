@@ -82,6 +82,7 @@ class SignInEvidence:
     capabilities: tuple[str, ...] = ()
     fresh_since: float = 0.0  # the challenge `nbf` the authorize carried, capped at its time
     mfa: bool = False
+    signed_in_at: float = 0.0  # when the user signed in interactively
 
     @property
     def amr(self) -> list[str]:
@@ -96,7 +97,7 @@ def evidence_of_sign_in(authorize_claims: str | None, signed_in_at: float) -> Si
         claims = {}
     # A claimed nbf in the future must not make the sign-in immune to later events.
     fresh = min(_carried_nbf(claims), signed_in_at)
-    return SignInEvidence(capabilities(claims), fresh, _carried_mfa(claims))
+    return SignInEvidence(capabilities(claims), fresh, _carried_mfa(claims), signed_in_at)
 
 
 def with_token_request(evidence: SignInEvidence, raw_claims: str | None) -> SignInEvidence:
@@ -110,7 +111,9 @@ def with_token_request(evidence: SignInEvidence, raw_claims: str | None) -> Sign
         claims = parse_claims(raw_claims)
     except ClaimsError as error:
         raise OAuthError("invalid_request", str(error)) from None
-    return SignInEvidence(capabilities(claims), evidence.fresh_since, evidence.mfa)
+    return SignInEvidence(
+        capabilities(claims), evidence.fresh_since, evidence.mfa, evidence.signed_in_at
+    )
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,7 @@ class CaeState:
 
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     events: dict[str, tuple[float, str]] = field(default_factory=dict)  # user -> (time, code)
-    tokens: dict[str, float] = field(default_factory=dict)  # uti -> fresh_since
+    tokens: dict[str, SignInEvidence] = field(default_factory=dict)  # uti -> its sign-in
     mfa_demands: set[str] = field(default_factory=set)
 
     def critical_event(self, user_id: str, now: float, code: str = REVOKED) -> int:
@@ -157,7 +160,7 @@ class CaeState:
 
     def record_token(self, uti: str, evidence: SignInEvidence) -> None:
         with self.lock:
-            self.tokens[uti] = evidence.fresh_since
+            self.tokens[uti] = evidence
 
     def challenge(self, token_claims: dict) -> Challenge | None:
         """The challenge for a CAE access token, if its user had an event it has not answered."""
@@ -165,8 +168,12 @@ class CaeState:
             return None  # not a CAE token: valid until it expires
         with self.lock:
             event = self.events.get(token_claims.get("oid", ""))
-            fresh = self.tokens.get(token_claims.get("uti", ""), 0.0)
-        if event is None or fresh >= int(event[0]):
+            evidence = self.tokens.get(token_claims.get("uti", ""), SignInEvidence())
+        if event is None or evidence.fresh_since >= int(event[0]):
+            return None
+        # After a revocation, a token from a new interactive sign-in was issued after the
+        # revocation timestamp, which is all Entra checks; a location change wants the claims.
+        if event[1] == REVOKED and evidence.signed_in_at >= event[0]:
             return None
         return Challenge(int(event[0]), event[1])
 
