@@ -28,13 +28,13 @@ SESSION_COOKIE = "emulator_sid"  # not "session", so an app on 127.0.0.1 keeps i
 RESPONSE_MODES = ("query", "fragment", "form_post")
 
 
-def emulator_state() -> EmulatorState:
+def _state() -> EmulatorState:
     return current_app.extensions["emulator"]
 
 
-def browser_session() -> tuple[str, dict]:
+def _browser_session() -> tuple[str, dict]:
     """The emulator's own sign-in session for this browser, created on first visit."""
-    state = emulator_state()
+    state = _state()
     sid = g.get("set_session_cookie") or request.cookies.get(SESSION_COOKIE, "")
     with state.lock:
         if sid not in state.browser_sessions:
@@ -56,47 +56,36 @@ def _set_cookie_and_headers(response):
 
 @bp.app_errorhandler(400)
 def _bad_request(error) -> ResponseReturnValue:
-    return error_page("AADSTS90014", error.description)
+    return _error_page("AADSTS90014", error.description)
 
 
-def error_page(code: str, message: str, status: int = 400) -> ResponseReturnValue:
+def _error_page(code: str, message: str, status: int = 400) -> ResponseReturnValue:
     return render_template("error.html", code=code, message=message), status
 
 
 @bp.get("/<tenant>/oauth2/v2.0/authorize")
 def entra_authorize(tenant: str) -> ResponseReturnValue:
-    if not emulator_state().directory.is_known_tenant(tenant):
-        emulator_state().count("authorize")
-        return error_page("AADSTS90002", f"Tenant '{tenant}' not found.")
-    return _authorize(authority_for(emulator_state(), ENTRA, tenant))
+    if not _state().directory.is_known_tenant(tenant):
+        _state().count("authorize")
+        return _error_page("AADSTS90002", f"Tenant '{tenant}' not found.")
+    return _authorize(authority_for(_state(), ENTRA, tenant))
 
 
 @bp.get("/oidc/authorize")
 def oidc_authorize() -> ResponseReturnValue:
-    return _authorize(authority_for(emulator_state(), OIDC, "oidc"))
+    return _authorize(authority_for(_state(), OIDC, "oidc"))
 
 
 def _authorize(authority: Authority) -> ResponseReturnValue:
-    state = emulator_state()
+    state = _state()
     state.count("authorize")
     args = request.args
     client_id = args.get("client_id", "")
     g.client_id = client_id  # for the request log
-    client = state.directory.find_client(client_id)
-    if client is None:
-        return error_page(
-            "AADSTS700016",
-            f"Application with identifier '{client_id}' was not found in the directory "
-            f"'{state.directory.tenant['displayName']}'.",
-        )
     redirect_uri = args.get("redirect_uri", "")
-    if redirect_uri not in client["redirect_uris"]:
-        return error_page(
-            "AADSTS50011",
-            f"The redirect URI '{redirect_uri}' specified in the request does not match the "
-            f"redirect URIs configured for the application '{client_id}'.",
-        )
-    sid, _ = browser_session()
+    if (refused := unregistered(client_id, redirect_uri)) is not None:
+        return refused
+    sid, _ = _browser_session()
     response_mode = args.get("response_mode", "query")
     req = AuthRequest(
         id=secrets.token_urlsafe(16),
@@ -116,11 +105,11 @@ def _authorize(authority: Authority) -> ResponseReturnValue:
         created=state.clock.now(),
     )
     if response_mode not in RESPONSE_MODES:
-        return respond(req, error_params("invalid_request", "AADSTS900144: Invalid response_mode."))
+        return _respond(req, _error("invalid_request", "AADSTS900144: Invalid response_mode."))
     if args.get("response_type") != "code":
-        return respond(
+        return _respond(
             req,
-            error_params(
+            _error(
                 "unsupported_response_type",
                 "AADSTS700054: Only response_type 'code' is enabled for the application.",
             ),
@@ -128,14 +117,14 @@ def _authorize(authority: Authority) -> ResponseReturnValue:
     try:
         req.scopes = parse_scopes(args.get("scope", ""))
     except ScopeError as error:
-        return respond(req, error_params("invalid_scope", str(error)))
+        return _respond(req, _error("invalid_scope", str(error)))
     if req.tenant in CONSUMER_SEGMENTS and organization_only(req.scopes):
         # Only personal accounts sign in here: refused before any page, as Entra does.
-        return respond(req, _personal_scope_error(req))
+        return _respond(req, _personal_scope_error(req))
     if not req.code_challenge or args.get("code_challenge_method") != "S256":
-        return respond(
+        return _respond(
             req,
-            error_params(
+            _error(
                 "invalid_request",
                 "AADSTS9002325: Proof Key for Code Exchange is required, with "
                 "code_challenge_method 'S256'.",
@@ -144,7 +133,26 @@ def _authorize(authority: Authority) -> ResponseReturnValue:
     with state.lock:
         _forget_stale_requests(state)
         state.auth_requests[req.id] = req
-    return advance(req)
+    return _advance(req)
+
+
+def unregistered(client_id: str, redirect_uri: str) -> ResponseReturnValue | None:
+    """Entra's error page for an unknown client or redirect URI: nothing goes back to it."""
+    directory = _state().directory
+    client = directory.find_client(client_id)
+    if client is None:
+        return _error_page(
+            "AADSTS700016",
+            f"Application with identifier '{client_id}' was not found in the directory "
+            f"'{directory.tenant['displayName']}'.",
+        )
+    if redirect_uri not in client["redirect_uris"]:
+        return _error_page(
+            "AADSTS50011",
+            f"The redirect URI '{redirect_uri}' specified in the request does not match the "
+            f"redirect URIs configured for the application '{client_id}'.",
+        )
+    return None
 
 
 def _forget_stale_requests(state: EmulatorState) -> None:
@@ -153,18 +161,18 @@ def _forget_stale_requests(state: EmulatorState) -> None:
         del state.auth_requests[key]
 
 
-def advance(req: AuthRequest) -> ResponseReturnValue:
+def _advance(req: AuthRequest) -> ResponseReturnValue:
     """Show the next page this sign-in needs, or send the code back to the app."""
-    state = emulator_state()
-    _, session = browser_session()
+    state = _state()
+    _, session = _browser_session()
     current = session.get("user_id")
     if req.user_id is None:
         hinted = state.directory.find_user(req.login_hint) if req.login_hint else None
         if req.prompt == "none":
             if current is None or (hinted and hinted["id"] != current):
-                return respond(
+                return _respond(
                     req,
-                    error_params(
+                    _error(
                         "interaction_required",
                         "AADSTS50058: A silent sign-in request was sent but no user is signed in.",
                     ),
@@ -184,18 +192,18 @@ def advance(req: AuthRequest) -> ResponseReturnValue:
     if refused:
         req.user_id = None
         if req.prompt == "none":
-            return respond(req, error_params("login_required", refused))
+            return _respond(req, _error("login_required", refused))
         return _picker(req, current, refused)
     if is_personal(user) and organization_only(req.scopes):
-        return respond(req, _personal_scope_error(req))
+        return _respond(req, _personal_scope_error(req))
     if req.admin_consent:
         return _admin_consent_step(req, user)
     missing = _scopes_needing_consent(req)
     if missing or (req.prompt == "consent" and not req.consent_shown):
         if req.prompt == "none":
-            return respond(
+            return _respond(
                 req,
-                error_params(
+                _error(
                     "consent_required",
                     "AADSTS65001: The user or administrator has not consented to use the "
                     "application. Send an interactive authorization request.",
@@ -204,8 +212,8 @@ def advance(req: AuthRequest) -> ResponseReturnValue:
         approval = approval_for(req, user)
         if approval:
             return approval_page(req, approval)
-        return _consent_page(req, missing or wanted_scopes(req))
-    return respond(req, _code_params(req))
+        return _consent_page(req, missing or _wanted_scopes(req))
+    return _respond(req, _code_params(req))
 
 
 def approval_for(req: AuthRequest, user: dict) -> Approval | None:
@@ -213,34 +221,34 @@ def approval_for(req: AuthRequest, user: dict) -> Approval | None:
     for user consent to everything, so admin-only scopes interrupt a non-admin even when an
     admin granted them for the tenant; /adminconsent needs an admin whatever is asked."""
     wanted = req.admin_consent or req.prompt == "consent"
-    scopes = wanted_scopes(req) if wanted else _scopes_needing_consent(req)
-    directory = emulator_state().directory
+    scopes = _wanted_scopes(req) if wanted else _scopes_needing_consent(req)
+    directory = _state().directory
     return approval_needed(directory, user, app_name(req), scopes, req.admin_consent)
 
 
 def _admin_consent_step(req: AuthRequest, user: dict) -> ResponseReturnValue:
     """/adminconsent: an admin approves for the whole tenant; others need an admin."""
-    approval, wanted = approval_for(req, user), wanted_scopes(req)
+    approval, wanted = approval_for(req, user), _wanted_scopes(req)
     if approval:
         return approval_page(req, approval)
     if not req.consent_shown:
         return _consent_page(req, wanted)
-    with emulator_state().lock:
-        emulator_state().auth_requests.pop(req.id, None)
+    with _state().lock:
+        _state().auth_requests.pop(req.id, None)
     granted = [s if s in req.scopes.oidc else f"{GRAPH_RESOURCE}/{s}" for s in wanted]
-    return respond(req, {"tenant": user["tenant_id"], "scope": " ".join(granted)})
+    return _respond(req, {"tenant": user["tenant_id"], "scope": " ".join(granted)})
 
 
 def _personal_scope_error(req: AuthRequest) -> dict:
     raw = request.args.get("scope") or " ".join(req.scopes.all_for_consent())
-    return error_params("invalid_scope", str(personal_account_scope_error(raw)))
+    return _error("invalid_scope", str(personal_account_scope_error(raw)))
 
 
 def app_name(req: AuthRequest) -> str:
-    return emulator_state().directory.find_client(req.client_id)["displayName"]
+    return _state().directory.find_client(req.client_id)["displayName"]
 
 
-def wanted_scopes(req: AuthRequest) -> list[str]:
+def _wanted_scopes(req: AuthRequest) -> list[str]:
     wanted = req.scopes.all_for_consent()
     if req.scopes.default and not req.scopes.graph:
         wanted.append("User.Read")  # ".default" stands for the app's static permission here
@@ -248,12 +256,12 @@ def wanted_scopes(req: AuthRequest) -> list[str]:
 
 
 def _scopes_needing_consent(req: AuthRequest) -> list[str]:
-    consented = emulator_state().consented(req.user_id, req.client_id)
-    return [s for s in wanted_scopes(req) if s not in consented]
+    consented = _state().consented(req.user_id, req.client_id)
+    return [s for s in _wanted_scopes(req) if s not in consented]
 
 
 def _picker(req: AuthRequest, current: str | None, message: str | None = None):
-    directory = emulator_state().directory
+    directory = _state().directory
     hinted = directory.find_user(req.login_hint) if req.login_hint else None
     return render_template(
         "signin.html",
@@ -274,7 +282,7 @@ def _account_kind(user: dict) -> str:
 
 def _consent_page(req: AuthRequest, scopes: list[str]):
     req.consent_shown = True
-    directory = emulator_state().directory
+    directory = _state().directory
     user = directory.find_user(req.user_id)
     # The admin consent endpoint always grants for the tenant; sign-in offers admins a choice.
     for_organization = "offer" if can_consent_for_organization(directory, user) else None
@@ -295,15 +303,15 @@ def approval_page(req: AuthRequest, approval: Approval):
         req=req,
         approval=approval,
         app_name=app_name(req),
-        user=emulator_state().directory.find_user(req.user_id),
-        scopes=[(s, DESCRIPTIONS.get(s, s)) for s in wanted_scopes(req)],
+        user=_state().directory.find_user(req.user_id),
+        scopes=[(s, DESCRIPTIONS.get(s, s)) for s in _wanted_scopes(req)],
     )
 
 
-def pending_request() -> AuthRequest:
+def _pending_request() -> AuthRequest:
     """The auth request a form belongs to, checked against this browser and its CSRF token."""
-    state = emulator_state()
-    sid, _ = browser_session()
+    state = _state()
+    sid, _ = _browser_session()
     with state.lock:
         req = state.auth_requests.get(request.form.get("req", ""))
     token = request.form.get("csrf", "")
@@ -318,52 +326,52 @@ def pending_request() -> AuthRequest:
 
 @bp.post("/_emulator/signin")
 def signin() -> ResponseReturnValue:
-    req = pending_request()
-    _, session = browser_session()
+    req = _pending_request()
+    _, session = _browser_session()
     username = request.form.get("username", "").strip()
-    user = emulator_state().directory.find_user(username) if username else None
+    user = _state().directory.find_user(username) if username else None
     if user is None:
         return _picker(
             req,
             session.get("user_id"),
             f"AADSTS50034: The user account {username or '(empty)'} does not exist in the "
-            f"{emulator_state().directory.tenant['displayName']} directory. To sign into this "
+            f"{_state().directory.tenant['displayName']} directory. To sign into this "
             "application, the account must be added to the directory.",
         )
-    refused = refusal(req.tenant, user, emulator_state().directory.tenant["displayName"])
+    refused = refusal(req.tenant, user, _state().directory.tenant["displayName"])
     if refused:
         return _picker(req, session.get("user_id"), refused)
-    with emulator_state().lock:
+    with _state().lock:
         session["user_id"] = user["id"]
         session.setdefault("sid", secrets.token_urlsafe(12))
     req.user_id = user["id"]
-    return advance(req)
+    return _advance(req)
 
 
 @bp.post("/_emulator/consent")
 def consent() -> ResponseReturnValue:
-    req = pending_request()
+    req = _pending_request()
     if req.user_id is None:
         abort(400, "Sign in before giving consent.")
     if request.form.get("decision") != "accept":
-        with emulator_state().lock:
-            emulator_state().auth_requests.pop(req.id, None)
+        with _state().lock:
+            _state().auth_requests.pop(req.id, None)
         if req.admin_consent:  # the admin consent endpoint's documented error
-            return respond(
+            return _respond(
                 req,
-                error_params(
+                _error(
                     "consent_required",
                     "AADSTS65004: The resource owner or authorization server denied the request.",
                 ),
             )
-        return respond(
+        return _respond(
             req,
-            error_params(
+            _error(
                 "access_denied",
                 "AADSTS65004: User declined to consent to access the app.",
             ),
         )
-    state, user = emulator_state(), emulator_state().directory.find_user(req.user_id)
+    state, user = _state(), _state().directory.find_user(req.user_id)
     approval = approval_for(req, user)
     if approval:  # a non-admin cannot consent by posting the form
         return approval_page(req, approval)
@@ -371,19 +379,19 @@ def consent() -> ResponseReturnValue:
     if for_organization:
         if not can_consent_for_organization(state.directory, user):
             abort(400, "Only an administrator can consent on behalf of the organization.")
-        state.add_tenant_consent(user["tenant_id"], req.client_id, wanted_scopes(req))
+        state.add_tenant_consent(user["tenant_id"], req.client_id, _wanted_scopes(req))
     else:
-        state.add_consent(req.user_id, req.client_id, wanted_scopes(req))
-    return advance(req)
+        state.add_consent(req.user_id, req.client_id, _wanted_scopes(req))
+    return _advance(req)
 
 
-def error_params(error: str, description: str) -> dict:
+def _error(error: str, description: str) -> dict:
     return {"error": error, "error_description": description}
 
 
 def _code_params(req: AuthRequest) -> dict:
-    state = emulator_state()
-    _, session = browser_session()
+    state = _state()
+    _, session = _browser_session()
     sid = session.get("sid") or secrets.token_urlsafe(12)
     with state.lock:
         state.auth_requests.pop(req.id, None)
@@ -408,7 +416,7 @@ def _code_params(req: AuthRequest) -> dict:
     return params
 
 
-def respond(req: AuthRequest, params: dict) -> ResponseReturnValue:
+def _respond(req: AuthRequest, params: dict) -> ResponseReturnValue:
     """Send the result back to the app's redirect URI in the requested response mode."""
     if req.admin_consent:
         params = {"admin_consent": "True", **params}
