@@ -66,7 +66,7 @@ def entra_discovery(tenant: str) -> ResponseReturnValue:
     _state().count("discovery")
     if not _state().directory.is_known_tenant(tenant):
         return unknown_tenant(tenant).response()
-    common = tenant.lower() in ("common", "organizations")  # consumers has one issuer
+    common = tenant.lower() in ("common", "organizations")
     return jsonify(discovery_document(entra_authority(_state(), tenant), common))
 
 
