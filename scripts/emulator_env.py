@@ -15,8 +15,9 @@ def main(argv: list[str]) -> int:
     show_users = "--users" in argv
     info = json.loads(Path(argv[-1]).read_text(encoding="utf-8"))
     if show_users:
+        # The label says which account shows what: admin, guest, personal, no OneDrive.
         for user in info["users"]:
-            print(f"    {user['upn']:<32} {user['name']}")
+            print(f"    {user['upn']:<32} {user['name']:<24} {user.get('label', '')}".rstrip())
         return 0
     env = {
         "CLIENT_ID": info["client_id"],

@@ -137,7 +137,8 @@ def test_added_user_signs_in_is_listed_and_is_gone_after_reset(emulator):
     user = emulator.add_user(
         "kim@contoso.example", "Kim Akers", groups=["All Company"], jobTitle="Engineer"
     )
-    assert {"upn": "kim@contoso.example", "name": "Kim Akers", "id": user["id"]} in emulator.users
+    kim = {"upn": "kim@contoso.example", "name": "Kim Akers", "id": user["id"], "label": "member"}
+    assert kim in emulator.users
     result = _redeem(emulator, _msal_app(emulator), "kim@contoso.example")
     me = _graph_me(emulator, result["access_token"]).json()
     assert (me["id"], me["jobTitle"]) == (user["id"], "Engineer")

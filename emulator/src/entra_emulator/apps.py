@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from flask import Flask
 
 from . import (
+    admin_consent,
     browser,
     control,
+    control_consent,
     control_features,
     discovery,
     downloads,
@@ -36,6 +38,7 @@ def _https_app(state: EmulatorState) -> Flask:
     app.register_blueprint(graph_bp)
     app.register_blueprint(control.bp)
     app.register_blueprint(control_features.bp)
+    app.register_blueprint(control_consent.bp)
     app.register_blueprint(signout.bp)
     request_log.install(app)
     return app
@@ -45,6 +48,7 @@ def _http_app(state: EmulatorState) -> Flask:
     app = Flask(__name__)
     app.extensions["emulator"] = state
     app.register_blueprint(browser.bp)
+    app.register_blueprint(admin_consent.bp)
     app.register_blueprint(signout.bp)
     app.register_blueprint(downloads.bp)
     request_log.install(app)

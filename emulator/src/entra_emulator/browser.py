@@ -9,8 +9,17 @@ from urllib.parse import urlencode
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
+from .accounts import CONSUMER_SEGMENTS, is_guest, is_personal, refusal
+from .consent_policy import Approval, approval_needed, can_consent_for_organization
 from .endpoints import ENTRA, OIDC, Authority, authority_for
-from .scopes import DESCRIPTIONS, ScopeError, parse_scopes
+from .scopes import (
+    DESCRIPTIONS,
+    GRAPH_RESOURCE,
+    ScopeError,
+    organization_only,
+    parse_scopes,
+    personal_account_scope_error,
+)
 from .state import AUTH_REQUEST_LIFETIME, AuthCode, AuthRequest, EmulatorState
 from .tokens import client_info
 
@@ -73,20 +82,9 @@ def _authorize(authority: Authority) -> ResponseReturnValue:
     args = request.args
     client_id = args.get("client_id", "")
     g.client_id = client_id  # for the request log
-    client = state.directory.find_client(client_id)
-    if client is None:
-        return _error_page(
-            "AADSTS700016",
-            f"Application with identifier '{client_id}' was not found in the directory "
-            f"'{state.directory.tenant['displayName']}'.",
-        )
     redirect_uri = args.get("redirect_uri", "")
-    if redirect_uri not in client["redirect_uris"]:
-        return _error_page(
-            "AADSTS50011",
-            f"The redirect URI '{redirect_uri}' specified in the request does not match the "
-            f"redirect URIs configured for the application '{client_id}'.",
-        )
+    if (refused := unregistered(client_id, redirect_uri)) is not None:
+        return refused
     sid, _ = _browser_session()
     response_mode = args.get("response_mode", "query")
     req = AuthRequest(
@@ -121,6 +119,9 @@ def _authorize(authority: Authority) -> ResponseReturnValue:
         req.scopes = parse_scopes(args.get("scope", ""))
     except ScopeError as error:
         return _respond(req, _error("invalid_scope", str(error)))
+    if req.tenant in CONSUMER_SEGMENTS and organization_only(req.scopes):
+        # Only personal accounts sign in here: refused before any page, as Entra does.
+        return _respond(req, _personal_scope_error(req))
     if not req.code_challenge or args.get("code_challenge_method") != "S256":
         return _respond(
             req,
@@ -134,6 +135,25 @@ def _authorize(authority: Authority) -> ResponseReturnValue:
         _forget_stale_requests(state)
         state.auth_requests[req.id] = req
     return _advance(req)
+
+
+def unregistered(client_id: str, redirect_uri: str) -> ResponseReturnValue | None:
+    """Entra's error page for an unknown client or redirect URI: nothing goes back to it."""
+    directory = _state().directory
+    client = directory.find_client(client_id)
+    if client is None:
+        return _error_page(
+            "AADSTS700016",
+            f"Application with identifier '{client_id}' was not found in the directory "
+            f"'{directory.tenant['displayName']}'.",
+        )
+    if redirect_uri not in client["redirect_uris"]:
+        return _error_page(
+            "AADSTS50011",
+            f"The redirect URI '{redirect_uri}' specified in the request does not match the "
+            f"redirect URIs configured for the application '{client_id}'.",
+        )
+    return None
 
 
 def _forget_stale_requests(state: EmulatorState) -> None:
@@ -168,6 +188,17 @@ def _advance(req: AuthRequest) -> ResponseReturnValue:
             return _picker(req, current)
         else:
             req.user_id = current
+    user = state.directory.find_user(req.user_id)
+    refused = refusal(req.tenant, user, state.directory.tenant["displayName"])
+    if refused:
+        req.user_id = None
+        if req.prompt == "none":
+            return _respond(req, _error("login_required", refused))
+        return _picker(req, current, refused)
+    if is_personal(user) and organization_only(req.scopes):
+        return _respond(req, _personal_scope_error(req))
+    if req.admin_consent:
+        return _admin_consent_step(req, user)
     missing = _scopes_needing_consent(req)
     if missing or (req.prompt == "consent" and not req.consent_shown):
         if req.prompt == "none":
@@ -179,8 +210,43 @@ def _advance(req: AuthRequest) -> ResponseReturnValue:
                     "application. Send an interactive authorization request.",
                 ),
             )
+        approval = approval_for(req, user)
+        if approval:
+            return approval_page(req, approval)
         return _consent_page(req, missing or _wanted_scopes(req))
     return _respond(req, _code_params(req))
+
+
+def approval_for(req: AuthRequest, user: dict) -> Approval | None:
+    """The "Need admin approval" interrupt this request meets, if any. prompt=consent asks
+    for user consent to everything, so admin-only scopes interrupt a non-admin even when an
+    admin granted them for the tenant; /adminconsent needs an admin whatever is asked."""
+    wanted = req.admin_consent or req.prompt == "consent"
+    scopes = _wanted_scopes(req) if wanted else _scopes_needing_consent(req)
+    directory = _state().directory
+    return approval_needed(directory, user, app_name(req), scopes, req.admin_consent)
+
+
+def _admin_consent_step(req: AuthRequest, user: dict) -> ResponseReturnValue:
+    """/adminconsent: an admin approves for the whole tenant; others need an admin."""
+    approval, wanted = approval_for(req, user), _wanted_scopes(req)
+    if approval:
+        return approval_page(req, approval)
+    if not req.consent_shown:
+        return _consent_page(req, wanted)
+    with _state().lock:
+        _state().auth_requests.pop(req.id, None)
+    granted = [s if s in req.scopes.oidc else f"{GRAPH_RESOURCE}/{s}" for s in wanted]
+    return _respond(req, {"tenant": user["tenant_id"], "scope": " ".join(granted)})
+
+
+def _personal_scope_error(req: AuthRequest) -> dict:
+    raw = request.args.get("scope") or " ".join(req.scopes.all_for_consent())
+    return _error("invalid_scope", str(personal_account_scope_error(raw)))
+
+
+def app_name(req: AuthRequest) -> str:
+    return _state().directory.find_client(req.client_id)["displayName"]
 
 
 def _wanted_scopes(req: AuthRequest) -> list[str]:
@@ -201,7 +267,7 @@ def _picker(req: AuthRequest, current: str | None, message: str | None = None):
     return render_template(
         "signin.html",
         req=req,
-        users=directory.users,
+        users=[(u, _account_kind(u)) for u in directory.accounts],
         current=current,
         preselected=hinted["userPrincipalName"] if hinted else "",
         message=message,
@@ -209,15 +275,37 @@ def _picker(req: AuthRequest, current: str | None, message: str | None = None):
     )
 
 
+def _account_kind(user: dict) -> str:
+    if is_personal(user):
+        return "Personal account"
+    return "Guest account" if is_guest(user) else "Work or school account"
+
+
 def _consent_page(req: AuthRequest, scopes: list[str]):
     req.consent_shown = True
     directory = _state().directory
+    user = directory.find_user(req.user_id)
+    # The admin consent endpoint always grants for the tenant; sign-in offers admins a choice.
+    for_organization = "offer" if can_consent_for_organization(directory, user) else None
     return render_template(
         "consent.html",
         req=req,
-        app_name=directory.find_client(req.client_id)["displayName"],
-        user=directory.find_user(req.user_id),
+        app_name=app_name(req),
+        user=user,
         scopes=[(s, DESCRIPTIONS.get(s, s)) for s in scopes],
+        for_organization="fixed" if req.admin_consent else for_organization,
+    )
+
+
+def approval_page(req: AuthRequest, approval: Approval):
+    """Entra's "Need admin approval" page: back to the app, or sign in as an admin."""
+    return render_template(
+        "approval.html",
+        req=req,
+        approval=approval,
+        app_name=app_name(req),
+        user=_state().directory.find_user(req.user_id),
+        scopes=[(s, DESCRIPTIONS.get(s, s)) for s in _wanted_scopes(req)],
     )
 
 
@@ -251,6 +339,9 @@ def signin() -> ResponseReturnValue:
             f"{_state().directory.tenant['displayName']} directory. To sign into this "
             "application, the account must be added to the directory.",
         )
+    refused = refusal(req.tenant, user, _state().directory.tenant["displayName"])
+    if refused:
+        return _picker(req, session.get("user_id"), refused)
     with _state().lock:
         session["user_id"] = user["id"]
         session.setdefault("sid", secrets.token_urlsafe(12))
@@ -266,6 +357,14 @@ def consent() -> ResponseReturnValue:
     if request.form.get("decision") != "accept":
         with _state().lock:
             _state().auth_requests.pop(req.id, None)
+        if req.admin_consent:  # the admin consent endpoint's documented error
+            return _respond(
+                req,
+                _error(
+                    "consent_required",
+                    "AADSTS65004: The resource owner or authorization server denied the request.",
+                ),
+            )
         return _respond(
             req,
             _error(
@@ -273,7 +372,17 @@ def consent() -> ResponseReturnValue:
                 "AADSTS65004: User declined to consent to access the app.",
             ),
         )
-    _state().add_consent(req.user_id, req.client_id, _wanted_scopes(req))
+    state, user = _state(), _state().directory.find_user(req.user_id)
+    approval = approval_for(req, user)
+    if approval:  # a non-admin cannot consent by posting the form
+        return approval_page(req, approval)
+    for_organization = req.admin_consent or request.form.get("for_organization") == "1"
+    if for_organization:
+        if not can_consent_for_organization(state.directory, user):
+            abort(400, "Only an administrator can consent on behalf of the organization.")
+        state.add_tenant_consent(user["tenant_id"], req.client_id, _wanted_scopes(req))
+    else:
+        state.add_consent(req.user_id, req.client_id, _wanted_scopes(req))
     return _advance(req)
 
 
@@ -303,13 +412,16 @@ def _code_params(req: AuthRequest) -> dict:
     )
     params = {"code": code}
     if req.want_client_info and req.authority == ENTRA:
-        params["client_info"] = client_info(req.user_id, state.directory.tenant_id)
+        tid = state.directory.find_user(req.user_id)["tenant_id"]
+        params["client_info"] = client_info(req.user_id, tid)
     params["session_state"] = sid
     return params
 
 
 def _respond(req: AuthRequest, params: dict) -> ResponseReturnValue:
     """Send the result back to the app's redirect URI in the requested response mode."""
+    if req.admin_consent:
+        params = {"admin_consent": "True", **params}
     if req.state is not None:
         params["state"] = req.state
     if req.response_mode == "form_post":

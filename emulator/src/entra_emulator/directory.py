@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from .accounts import CONSENT_ADMIN_ROLES, CONSUMER_SEGMENTS, graph_id, has_onedrive, is_personal
+
 DEFAULT_DATA_FILE = Path(__file__).with_name("tenant.json")
 
 # Small on purpose: only the extensions the seeded files use.
@@ -68,7 +70,7 @@ class DriveItem:
 class Drive:
     id: str
     name: str
-    drive_type: str  # "business" (OneDrive) or "documentLibrary"
+    drive_type: str  # "business" (OneDrive), "personal" (consumer OneDrive), "documentLibrary"
     web_url: str
     root_id: str
     owner: dict
@@ -87,28 +89,38 @@ class Directory:
         client["redirect_uris"] = list(client["redirect_uris"]) + list(extra_redirect_uris)
         self.client = client  # the demo client, the one emulator.json names
         self.clients: dict[str, dict] = {client["client_id"]: client}
-        self.users: list[dict] = []
+        self.users: list[dict] = []  # the organization's directory: members and guests
         self._users_by_key: dict[str, dict] = {}
         for user in data["users"]:
             self._index_user(user)
+        # Personal Microsoft accounts live in the consumer tenant, never in /users.
+        personal = data.get("personalAccounts", {"users": []})
+        self.personal_users = [dict(u, tenant_id=personal["tenantId"]) for u in personal["users"]]
+        for user in self.personal_users:
+            self._index(user)
         self.groups = [self._with_member_ids(g) for g in data["groups"]]
         self.roles = [self._with_member_ids(r) for r in data["directoryRoles"]]
         self.drives: dict[str, Drive] = {}
         self.items: dict[str, DriveItem] = {}
         self.sites: list[dict] = []
         self._onedrive_template = data["onedrive"]
-        for user in self.users:
+        for user in self.users + self.personal_users:
             self._add_onedrive(user, self._onedrive_template)
         for site in data["sites"]:
             self._add_site(site)
 
     def _index_user(self, user: dict) -> None:
+        user.setdefault("tenant_id", self.tenant_id)
         self.users.append(user)
+        self._index(user)
+
+    def _index(self, user: dict) -> None:
         self._users_by_key[user["id"].lower()] = user
         self._users_by_key[user["userPrincipalName"].lower()] = user
 
     def add_user(self, user: dict, groups: tuple[str, ...] = (), roles: tuple[str, ...] = ()):
-        """Add a member with a OneDrive like the seeded ones; groups and roles by display name."""
+        """Add a member (a guest with userType "Guest"; no OneDrive with oneDrive False) like
+        the seeded ones; groups and roles by display name."""
         if self.find_user(user["id"]) or self.find_user(user["userPrincipalName"]):
             raise ValueError(f"user {user['userPrincipalName']!r} already exists")
         wanted = {"group": set(groups), "role": set(roles)}
@@ -144,17 +156,28 @@ class Directory:
     def find_site(self, site_id: str) -> dict | None:
         return next((s for s in self.sites if s["id"].lower() == site_id.lower()), None)
 
+    @property
+    def accounts(self) -> list[dict]:
+        """Everyone who can sign in: the organization's users, then personal accounts."""
+        return self.users + self.personal_users
+
     def is_known_tenant(self, tenant: str) -> bool:
-        names = {self.tenant_id, "common", "organizations", *self.domains}
+        names = {self.tenant_id, "common", "organizations", *CONSUMER_SEGMENTS, *self.domains}
         return tenant.lower() in {n.lower() for n in names}
+
+    def is_consent_admin(self, user_id: str) -> bool:
+        """Holds a directory role that may consent on behalf of the organization."""
+        _, roles = self.memberships(user_id)
+        return any(r["roleTemplateId"] in CONSENT_ADMIN_ROLES for r in roles)
 
     def memberships(self, user_id: str) -> tuple[list[dict], list[dict]]:
         groups = [g for g in self.groups if user_id in g["member_ids"]]
         roles = [r for r in self.roles if user_id in r["member_ids"]]
         return groups, roles
 
-    def onedrive_of(self, user_id: str) -> Drive:
-        return next(d for d in self.drives.values() if d.user_id == user_id)
+    def onedrive_of(self, user_id: str) -> Drive | None:
+        """None for a user without a OneDrive (no licence, or a guest)."""
+        return next((d for d in self.drives.values() if d.user_id == user_id), None)
 
     def site_drives(self, site_id: str) -> list[Drive]:
         return [d for d in self.drives.values() if d.site_id == site_id]
@@ -165,15 +188,19 @@ class Directory:
         return entry
 
     def _add_onedrive(self, user: dict, template: list[dict]) -> None:
+        if not has_onedrive(user):
+            return
         alias = user["userPrincipalName"].replace("@", "_").replace(".", "_")
         host = self.tenant["sharepointHost"].replace(".sharepoint.com", "-my.sharepoint.com")
         web = f"https://{host}/personal/{alias}/Documents"
+        if is_personal(user):
+            web = f"https://onedrive.live.com/?cid={graph_id(user)}"
         drive = self._add_drive(
             seed=f"onedrive:{user['id']}",
             name="OneDrive",
-            drive_type="business",
+            drive_type="personal" if is_personal(user) else "business",
             web_url=web,
-            owner={"user": {"id": user["id"], "displayName": user["displayName"]}},
+            owner={"user": {"id": graph_id(user), "displayName": user["displayName"]}},
             items=template,
         )
         drive.user_id = user["id"]

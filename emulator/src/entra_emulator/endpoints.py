@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .accounts import CONSUMER_SEGMENTS, CONSUMER_TENANT_ID, MULTI_TENANT_SEGMENTS
 from .state import EmulatorState
 
 ENTRA = "entra"
@@ -21,15 +22,26 @@ class Authority:
     jwks_uri: str
 
 
+def tenant_issuer(state: EmulatorState, tid: str) -> str:
+    """The v2.0 issuer of tokens for users of tenant TID (the consumer tenant included)."""
+    return f"{state.bases.login}/{tid}/v2.0"
+
+
 def entra_authority(state: EmulatorState, tenant: str) -> Authority:
     tid = state.directory.tenant_id
-    # Entra answers a domain name with the tenant GUID; common/organizations stay as typed.
-    segment = tenant.lower() if tenant.lower() in ("common", "organizations") else tid
+    # Entra answers a domain name with the tenant GUID; common, organizations and consumers
+    # stay as typed. Personal accounts' tokens come from the consumer tenant.
+    if tenant.lower() in (*MULTI_TENANT_SEGMENTS, CONSUMER_TENANT_ID):
+        segment = tenant.lower()
+    else:
+        segment = tid
+    if segment in CONSUMER_SEGMENTS:
+        tid = CONSUMER_TENANT_ID
     https, http = state.bases.login, state.bases.browser
     return Authority(
         kind=ENTRA,
         tenant=segment,
-        issuer=f"{https}/{tid}/v2.0",
+        issuer=tenant_issuer(state, tid),
         authorization_endpoint=f"{http}/{segment}/oauth2/v2.0/authorize",
         token_endpoint=f"{https}/{segment}/oauth2/v2.0/token",
         end_session_endpoint=f"{http}/{segment}/oauth2/v2.0/logout",

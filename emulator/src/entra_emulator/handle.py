@@ -14,12 +14,17 @@ from pathlib import Path
 import requests
 from werkzeug.serving import BaseWSGIServer
 
-from . import cae, headless, net, transport
+from . import accounts, cae, headless, net, transport
 from .apps import Apps
 from .fault_rules import legacy_rule, parse_rule
 from .faults import FaultRule
 from .request_log import LoggedRequest
-from .scopes import parse_scopes
+from .scopes import (
+    ADMIN_CONSENT_REQUIRED,
+    organization_only,
+    parse_scopes,
+    personal_account_scope_error,
+)
 from .scripted_browser import Browser
 from .state import EmulatorState
 from .token_variants import parse_variant
@@ -81,10 +86,17 @@ class Emulator:
 
     @property
     def users(self) -> list[dict]:
-        """[{"upn", "name", "id"}] for every user, added ones included."""
+        """[{"upn", "name", "id", "label"}] for every account that can sign in, added ones
+        and personal accounts included; the label says which kind (admin, guest, ...)."""
+        directory = self.state.directory
         return [
-            {"upn": u["userPrincipalName"], "name": u["displayName"], "id": u["id"]}
-            for u in self.state.directory.users
+            {
+                "upn": u["userPrincipalName"],
+                "name": u["displayName"],
+                "id": u["id"],
+                "label": accounts.label(u, directory.is_consent_admin(u["id"])),
+            }
+            for u in directory.accounts
         ]
 
     def settings(self) -> dict:
@@ -99,7 +111,7 @@ class Emulator:
             "client_id": self.client_id,
             "client_secret": self.client_secret,
             "tenant_id": self.tenant_id,
-            "users": [{"upn": u["upn"], "name": u["name"]} for u in self.users],
+            "users": [{k: u[k] for k in ("upn", "name", "label")} for u in self.users],
             "pid": os.getpid(),
         }
 
@@ -264,12 +276,53 @@ class Emulator:
         self, user: str, scopes: list[str] | tuple[str, ...], client_id: str | None = None
     ) -> None:
         """USER has consented to SCOPES for the app (the demo client without CLIENT_ID), as if
-        earlier on the consent page: no page shows, and refreshes for them succeed."""
+        earlier on the consent page: no page shows, and refreshes for them succeed.
+
+        As on that page, a personal account cannot have organization-only scopes (ScopeError,
+        AADSTS70011) and only an admin can consent to admin-only ones (ValueError: use
+        grant_admin_consent for everyone)."""
+        client_id = self._client_id(client_id)
+        found = self._user(user)
+        wanted = parse_scopes(" ".join(scopes))  # ScopeError (AADSTS70011) for unknown ones
+        if accounts.is_personal(found) and organization_only(wanted):
+            raise personal_account_scope_error(" ".join(scopes))
+        admin_only = sorted(wanted.graph & ADMIN_CONSENT_REQUIRED)
+        if admin_only and not self.state.directory.is_consent_admin(found["id"]):
+            raise ValueError(
+                f"{found['userPrincipalName']} is not an admin and cannot consent to "
+                f"{', '.join(admin_only)} (AADSTS90094): use grant_admin_consent()"
+            )
+        self.state.add_consent(found["id"], client_id, wanted.all_for_consent())
+
+    def grant_admin_consent(
+        self, scopes: list[str] | tuple[str, ...], client_id: str | None = None
+    ) -> None:
+        """An admin consented to SCOPES for the app on behalf of the whole organization (the
+        "Consent on behalf of your organization" box, or /adminconsent): every member and
+        guest has them without a consent page. Personal accounts are not in the tenant."""
+        client_id = self._client_id(client_id)
+        wanted = parse_scopes(" ".join(scopes))
+        self.state.add_tenant_consent(self.tenant_id, client_id, wanted.all_for_consent())
+
+    def set_user_consent_allowed(self, allowed: bool) -> None:
+        """The tenant's "Users can consent to apps" setting: when False, non-admins meet
+        "Need admin approval" for every permission nobody has granted yet."""
+        self.state.set_tenant_settings(user_consent_allowed=allowed)
+
+    def set_admin_consent_workflow(self, enabled: bool) -> None:
+        """The admin consent workflow: "Need admin approval" offers a request form
+        (AADSTS90095); requests land in admin_consent_requests()."""
+        self.state.set_tenant_settings(admin_consent_workflow=enabled)
+
+    def admin_consent_requests(self) -> list[dict]:
+        """What users asked for through the admin consent workflow, oldest first."""
+        return self.state.admin_consent_requests_json()
+
+    def _client_id(self, client_id: str | None) -> str:
         client_id = client_id or self.client_id
         if self.state.directory.find_client(client_id) is None:
             raise KeyError(f"no app registration {client_id!r}")
-        wanted = parse_scopes(" ".join(scopes))  # ScopeError (AADSTS70011) for unknown ones
-        self.state.add_consent(self._user(user)["id"], client_id, wanted.all_for_consent())
+        return client_id
 
     def consented(self, user: str, client_id: str | None = None) -> set[str]:
         """The scopes USER has consented to for the app (the demo client without CLIENT_ID)."""
@@ -285,9 +338,11 @@ class Emulator:
         photo: bool = False,
         **properties: object,
     ) -> dict:
-        """Add a member of the tenant (with a OneDrive); groups and roles by display name.
+        """Add a member of the tenant (with a OneDrive); groups and roles by display name
+        (a role such as "Global Administrator" makes an admin who can consent for everyone).
 
-        PROPERTIES are Graph user properties (givenName, jobTitle, department, ...).
+        PROPERTIES are Graph user properties (givenName, jobTitle, department, ...), and
+        userType="Guest" for a guest, oneDrive=False for a user without a OneDrive.
         Returns the user as Graph would, with its new object id.
         """
         given, _, surname = display_name.partition(" ")
@@ -319,14 +374,19 @@ class Emulator:
         *,
         display_name: str = "Test app",
         post_logout_redirect_uris: list[str] | tuple[str, ...] = (),
+        optional_claims: list[str] | tuple[str, ...] = (),
     ) -> None:
-        """Register an app (or replace the registration with that client id)."""
+        """Register an app (or replace the registration with that client id).
+
+        OPTIONAL_CLAIMS: the ID token's optional claims (token configuration), e.g.
+        ["login_hint"]; none by default, as in a new Entra registration."""
         client = {
             "client_id": client_id,
             "client_secret": secret,
             "displayName": display_name,
             "redirect_uris": list(redirect_uris),
             "post_logout_redirect_uris": list(post_logout_redirect_uris),
+            "optional_claims": list(optional_claims),
         }
         with self.state.lock:
             self.state.directory.register_client(client)
@@ -371,15 +431,19 @@ class Emulator:
         """A scripted browser on the in-process transport; keeps the emulator's SSO cookie."""
         return Browser(self.http_client())
 
-    def sign_in(self, auth_uri: str, user: str, consent: bool = True) -> dict[str, str]:
-        """Follow AUTH_URI as a new browser would: pick USER, answer the consent page.
+    def sign_in(
+        self, auth_uri: str, user: str, consent: bool = True, for_organization: bool = False
+    ) -> dict[str, str]:
+        """Follow AUTH_URI as a new browser would: pick USER, answer the consent page (an
+        admin ticks "Consent on behalf of your organization" with FOR_ORGANIZATION), or press
+        "Back to app" on "Need admin approval".
 
         Returns the authorization response as acquire_token_by_auth_code_flow takes it.
         Raises headless.SignInError where the emulator shows an error page instead.
         """
         browser = self.browser()
         try:
-            return headless.sign_in(browser, auth_uri, user, consent)
+            return headless.sign_in(browser, auth_uri, user, consent, for_organization)
         finally:
             browser.session.close()
 

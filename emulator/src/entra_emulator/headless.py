@@ -8,7 +8,8 @@ from .scripted_browser import Browser
 
 SIGN_IN_ACTION = "/_emulator/signin"
 CONSENT_ACTION = "/_emulator/consent"
-MAX_PAGES = 5  # picker, consent, response: more means the pages loop
+APPROVAL_ACTION = "/_emulator/approval"
+MAX_PAGES = 5  # picker, consent or approval, response: more means the pages loop
 
 
 class SignInError(Exception):
@@ -26,12 +27,20 @@ def _redirect_fields(location: str) -> dict[str, str]:
     return dict(parse_qsl(parts.fragment or parts.query, keep_blank_values=True))
 
 
-def sign_in(browser: Browser, auth_uri: str, user: str, consent: bool = True) -> dict[str, str]:
+def sign_in(
+    browser: Browser,
+    auth_uri: str,
+    user: str,
+    consent: bool = True,
+    for_organization: bool = False,
+) -> dict[str, str]:
     """Sign USER (UPN or object id) in; return the authorization response's fields.
 
     Those are what the app's redirect URI would receive (form_post body, or the query or
     fragment of the redirect), as MSAL's acquire_token_by_auth_code_flow takes them: a code,
-    or an error such as access_denied when consent=False and the consent page is shown.
+    or an error such as access_denied when consent=False and the consent page is shown, or
+    when "Need admin approval" is shown (its "Back to app"). FOR_ORGANIZATION ticks an admin's
+    "Consent on behalf of your organization".
     """
     page = browser.open(auth_uri)
     picked = False
@@ -44,7 +53,10 @@ def sign_in(browser: Browser, auth_uri: str, user: str, consent: bool = True) ->
             page = browser.submit(picker, username=user)
             picked = True
         elif (form := _form(browser, CONSENT_ACTION)) is not None:
-            page = browser.submit(form, decision="accept" if consent else "cancel")
+            extra = {"for_organization": "1"} if for_organization else {}
+            page = browser.submit(form, decision="accept" if consent else "cancel", **extra)
+        elif _form(browser, APPROVAL_ACTION) is not None:
+            page = browser.approval("back")
         elif forms := browser.forms():
             return forms[0].fields  # the form_post page: its one form posts to the app
         else:

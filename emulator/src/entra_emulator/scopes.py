@@ -26,6 +26,18 @@ DESCRIPTIONS = {
     "Sites.Read.All": "Read items in all site collections",
 }
 GRAPH_PERMISSIONS = frozenset(k for k in DESCRIPTIONS if k not in OIDC_SCOPES)
+# "Admin consent required: Yes" for the delegated permission (permissions reference).
+ADMIN_CONSENT_REQUIRED = frozenset(
+    {
+        "User.Read.All",
+        "Group.Read.All",
+        "GroupMember.Read.All",
+        "Directory.Read.All",
+        "Directory.AccessAsUser.All",
+    }
+)
+# The ones personal Microsoft accounts can have; every other one is organization-only.
+PERSONAL_ACCOUNT_PERMISSIONS = frozenset({"User.Read", "Files.Read"})
 _GRAPH_PREFIXES = (GRAPH_RESOURCE + "/", "https://graph.microsoft.com//", GRAPH_APP_ID + "/")
 
 
@@ -67,3 +79,16 @@ def parse_scopes(raw: str) -> RequestedScopes:
             )
         graph.add(match)
     return RequestedScopes(frozenset(graph), frozenset(oidc), default)
+
+
+def organization_only(scopes: RequestedScopes) -> list[str]:
+    """The requested permissions a personal Microsoft account cannot have."""
+    return sorted(scopes.graph - PERSONAL_ACCOUNT_PERMISSIONS)
+
+
+def personal_account_scope_error(raw: str) -> ScopeError:
+    """What Entra answers a personal account that asks for an organization-only scope."""
+    return ScopeError(
+        "AADSTS70011: The provided value for the input parameter 'scope' is not valid. "
+        f"The scope '{raw}' is not valid."
+    )

@@ -37,6 +37,8 @@ class _PageParser(HTMLParser):
         if tag == "form":
             self.forms.append(Form(attrs.get("action", "")))
         elif tag == "input" and self.forms and attrs.get("name"):
+            if attrs.get("type") == "checkbox" and "checked" not in attrs:
+                return  # browsers send unchecked boxes not at all
             self.forms[-1].fields[attrs["name"]] = attrs.get("value") or ""
         elif tag == "button" and self.forms and attrs.get("name"):
             self.forms[-1].buttons.append((attrs["name"], attrs.get("value", "")))
@@ -88,9 +90,17 @@ class Browser:
     def pick_user(self, upn: str) -> requests.Response:
         return self.submit(self.forms()[0], username=upn)
 
-    def consent(self, accept: bool = True) -> requests.Response:
+    def consent(self, accept: bool = True, for_organization: bool = False) -> requests.Response:
+        """Answer the consent page; an admin may tick "Consent on behalf of your organization"."""
         assert "Permissions requested" in self.page.text
-        return self.submit(self.forms()[0], decision="accept" if accept else "cancel")
+        extra = {"for_organization": "1"} if for_organization else {}
+        return self.submit(self.forms()[0], decision="accept" if accept else "cancel", **extra)
+
+    def approval(self, decision: str = "back", **extra: str) -> requests.Response:
+        """Answer "Need admin approval": back (to the app), switch (account) or request."""
+        assert "Need admin approval" in self.page.text
+        form = next(f for f in self.forms() if ("decision", decision) in f.buttons)
+        return self.submit(form, decision=decision, **extra)
 
     def auth_response(self) -> tuple[str, dict[str, str]]:
         """Where the form_post page would POST, and the fields it would send."""

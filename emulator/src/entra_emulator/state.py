@@ -50,6 +50,18 @@ class AuthRequest:
     user_id: str | None = None
     consent_shown: bool = False
     claims: str | None = None  # the claims request, as sent (CP1, challenge answers)
+    admin_consent: bool = False  # the /adminconsent endpoint: grant for the tenant, no code
+
+
+@dataclass
+class AdminConsentRequest:
+    """What a user sent through the admin consent workflow's request form."""
+
+    user_id: str
+    client_id: str
+    scopes: list[str]
+    justification: str
+    created: float  # emulator clock time
 
 
 @dataclass
@@ -107,6 +119,9 @@ class EmulatorState:
             self.codes: dict[str, AuthCode] = {}
             self.refresh_tokens: dict[str, RefreshGrant] = {}
             self.consents: dict[tuple[str, str], set[str]] = {}
+            # (tenant id, client id) -> what an admin granted for everyone in the tenant
+            self.tenant_consents: dict[tuple[str, str], set[str]] = {}
+            self.admin_consent_requests: list[AdminConsentRequest] = []
             self.browser_sessions: dict[str, dict] = {}
             self.access_tokens_issued: dict[str, float] = {}  # uti -> issue time
             self.expired_before = 0.0
@@ -124,8 +139,44 @@ class EmulatorState:
                 self.graph_paths[graph_path] += 1
 
     def consented(self, user_id: str, client_id: str) -> set[str]:
+        """The user's own consents and what an admin granted for the user's whole tenant."""
+        user = self.directory.find_user(user_id)
+        tenant = user["tenant_id"] if user else ""
         with self.lock:
-            return set(self.consents.get((user_id, client_id), set()))
+            own = self.consents.get((user_id, client_id), set())
+            return own | self.tenant_consents.get((tenant, client_id), set())
+
+    def add_tenant_consent(self, tenant_id: str, client_id: str, scopes: list[str]) -> None:
+        with self.lock:
+            self.tenant_consents.setdefault((tenant_id, client_id), set()).update(scopes)
+
+    def admin_consent_requests_json(self) -> list[dict]:
+        with self.lock:
+            return [
+                {
+                    "user": self.directory.find_user(r.user_id)["userPrincipalName"],
+                    "client_id": r.client_id,
+                    "scopes": list(r.scopes),
+                    "justification": r.justification,
+                }
+                for r in self.admin_consent_requests
+            ]
+
+    def set_tenant_settings(
+        self, user_consent_allowed: bool | None = None, admin_consent_workflow: bool | None = None
+    ) -> dict:
+        """The tenant's consent settings ("Users can consent to apps", the admin consent
+        workflow); None leaves one as it is. Returns both."""
+        tenant = self.directory.tenant
+        with self.lock:
+            if user_consent_allowed is not None:
+                tenant["userConsentAllowed"] = bool(user_consent_allowed)
+            if admin_consent_workflow is not None:
+                tenant["adminConsentWorkflow"] = bool(admin_consent_workflow)
+            return {
+                "user_consent_allowed": tenant.get("userConsentAllowed", True),
+                "admin_consent_workflow": tenant.get("adminConsentWorkflow", False),
+            }
 
     def add_consent(self, user_id: str, client_id: str, scopes: list[str]) -> None:
         with self.lock:
@@ -176,9 +227,12 @@ class EmulatorState:
             self.access_token_lifetime = lifetime
 
     def reset_consent(self, user_id: str | None = None) -> None:
+        """Forget one user's consents, or everyone's and the tenant-wide grants too."""
         with self.lock:
             for key in [k for k in self.consents if user_id is None or k[0] == user_id]:
                 del self.consents[key]
+            if user_id is None:
+                self.tenant_consents.clear()
 
     def set_fault_rules(self, rules: list[FaultRule], seed: int = 0) -> None:
         """Replace the fault schedule (see faults.py; fault_rules.parse_rule reads JSON)."""

@@ -12,8 +12,16 @@ from flask.typing import ResponseReturnValue
 
 from . import cae, token_faults
 from .aad_errors import OAuthError, unknown_tenant
-from .endpoints import ENTRA, Authority, authority_for, oidc_authority
-from .scopes import GRAPH_PERMISSIONS, RequestedScopes, ScopeError, parse_scopes
+from .accounts import is_personal
+from .endpoints import ENTRA, Authority, authority_for, oidc_authority, tenant_issuer
+from .scopes import (
+    GRAPH_PERMISSIONS,
+    RequestedScopes,
+    ScopeError,
+    organization_only,
+    parse_scopes,
+    personal_account_scope_error,
+)
 from .state import CODE_LIFETIME, EmulatorState, RefreshGrant
 from .token_variants import minter
 from .tokens import client_info
@@ -211,6 +219,9 @@ def issue_tokens(
     if user is None:
         raise OAuthError("invalid_grant", "AADSTS50034: The user account does not exist.")
     g.user = user  # for the request log
+    if is_personal(user) and organization_only(scopes):
+        error = personal_account_scope_error(" ".join(scopes.all_for_consent()))
+        raise OAuthError("invalid_scope", str(error))
     consented = state.consented(user_id, client_id)
     missing = sorted(scopes.graph - consented)
     if missing or (scopes.default and not consented & GRAPH_PERMISSIONS):
@@ -226,11 +237,12 @@ def issue_tokens(
     graph_granted = sorted(consented & GRAPH_PERMISSIONS)
     oidc_in_token = [s for s in ("openid", "profile", "email") if s in scopes.oidc]
     lifetime = state.access_token_lifetime
-    tid = directory.tenant_id
+    tid = user["tenant_id"]  # the consumer tenant for personal accounts
+    issuer = tenant_issuer(state, tid) if authority.kind == ENTRA else authority.issuer
     now = state.clock.now()
     variant = state.token_variants.take(client_id, user_id)
     access_token, uti = state.signer.access_token(
-        issuer=authority.issuer,
+        issuer=issuer,
         client_id=client_id,
         user=user,
         tid=tid,
@@ -256,7 +268,7 @@ def issue_tokens(
         )
     if "openid" in scopes.oidc:
         body["id_token"] = state.signer.id_token(
-            issuer=authority.issuer,
+            issuer=issuer,
             client_id=client_id,
             user=user,
             tid=tid if authority.kind == ENTRA else None,
@@ -264,6 +276,7 @@ def issue_tokens(
             sid=sid,
             now=now,
             mint=minter(state.signer, variant, "id_token", tid),
+            optional_claims=directory.find_client(client_id).get("optional_claims", ()),
         )
     if authority.kind == ENTRA and request.form.get("client_info") == "1":
         body["client_info"] = client_info(user["id"], tid)

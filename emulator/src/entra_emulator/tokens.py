@@ -60,8 +60,11 @@ class TokenSigner:
         now: float,
         lifetime: int = 3600,
         mint: Callable[[dict], str] | None = None,
+        optional_claims: tuple[str, ...] | list[str] = (),
     ) -> str:
-        """An ID token issued at `now` (the emulator's clock); `mint` signs it another way."""
+        """An ID token issued at `now` (the emulator's clock); `mint` signs it another way.
+
+        OPTIONAL_CLAIMS: what the app registration's token configuration adds (login_hint)."""
         now = int(now)
         claims = {
             "ver": "2.0",
@@ -74,10 +77,11 @@ class TokenSigner:
             "exp": now + lifetime,
             "name": user["displayName"],
             "preferred_username": user["userPrincipalName"],
-            # Opaque to apps; the emulator only uses it as logout_hint.
-            "login_hint": b64url(f"O.{user['id']}".encode()),
             "sid": sid,
         }
+        if "login_hint" in optional_claims:
+            # Opaque to apps; the emulator only uses it as logout_hint.
+            claims["login_hint"] = b64url(f"O.{user['id']}".encode())
         if tid:
             claims["tid"] = tid
         if nonce:

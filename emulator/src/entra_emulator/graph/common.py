@@ -158,10 +158,12 @@ def _authenticate() -> None:
     g.user, g.scopes, g.client_id = user, set(claims["scp"].split()), claims.get("appid")
 
 
-def _issuers() -> tuple[str, str]:
-    """The two authorities' issuers: Graph accepts tokens from this tenant only."""
+def _issuers() -> tuple[str, ...]:
+    """The authorities' issuers: Graph accepts tokens from this tenant and, for personal
+    accounts, from the consumer tenant only."""
     entra = entra_authority(state(), state().directory.tenant_id)
-    return entra.issuer, oidc_authority(state()).issuer
+    consumers = entra_authority(state(), "consumers")
+    return entra.issuer, consumers.issuer, oidc_authority(state()).issuer
 
 
 def _auth_error(message: str) -> GraphError:

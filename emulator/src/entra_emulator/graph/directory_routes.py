@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, request
 from flask.typing import ResponseReturnValue
 
+from ..accounts import graph_id, is_guest, is_personal
 from ..directory import fold
 from ..images import square_png
 from . import search_syntax
@@ -14,6 +15,7 @@ from .common import (
     ME,
     MEMBER_OF,
     USERS,
+    GraphError,
     bad_request,
     context,
     not_found,
@@ -38,6 +40,10 @@ USER_DEFAULT = (
     "id",
 )
 USER_ALL = set(USER_DEFAULT) | {"department"}
+# What User.ReadBasic.All reads of other people (resources/users); the rest comes back null.
+BASIC_PROFILE = {"displayName", "givenName", "surname", "mail", "userPrincipalName", "id"}
+# Permissions that read every property of other users.
+FULL_PROFILE = {"User.Read.All", "Directory.Read.All", "Directory.AccessAsUser.All"}
 GROUP_FIELDS = {
     "id",
     "displayName",
@@ -62,10 +68,37 @@ SEARCHABLE = {
 
 
 def user_json(user: dict) -> dict:
-    """A user as Graph returns it by default (department only with $select)."""
+    """A user as Graph returns it by default (department only with $select), with only the
+    basic profile when the token may not read all of it, even for $select'ed properties."""
+    full = _reads_full_profile(user)
+    body = {k: user.get(k) if full or k in BASIC_PROFILE else None for k in USER_ALL}
+    body["id"] = graph_id(user)
     if request.args.get("$select"):
-        return select({k: user.get(k) for k in USER_ALL}, USER_ALL, "user")
-    return {k: user.get(k) for k in USER_DEFAULT}
+        return select(body, USER_ALL, "user")
+    return {k: body[k] for k in USER_DEFAULT}
+
+
+def _reads_full_profile(user: dict) -> bool:
+    # Each permission that reads /me reads all of it ("the full profile of the signed-in
+    # user", User.ReadBasic.All included); other people's need a full-profile permission.
+    return bool((set(ME) if user is g.user else FULL_PROFILE) & g.scopes)
+
+
+def _organization_only(guests: bool = True) -> None:
+    """Directory APIs are "Not supported" for personal Microsoft accounts, and guests
+    (guests=False) cannot list users or groups, whatever the app was granted."""
+    if is_personal(g.user) or (not guests and is_guest(g.user)):
+        raise GraphError(
+            403,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        )
+
+
+def _member(user_id: str) -> dict | None:
+    """A user of the organization's directory; personal accounts are not in it."""
+    found = state().directory.find_user(user_id)
+    return None if found is None or is_personal(found) else found
 
 
 def group_json(group: dict) -> dict:
@@ -143,15 +176,18 @@ def me() -> ResponseReturnValue:
 
 def users() -> ResponseReturnValue:
     require(USERS)
+    _organization_only(guests=False)
     _unsupported_options()
     found = _ordered(_search(state().directory.users))
     return paged([user_json(u) for u in found], "users" + select_suffix(), _count_extra(found))
 
 
 def user(user_id: str) -> ResponseReturnValue:
-    target = state().directory.find_user(user_id)
+    target = g.user if user_id in (g.user["id"], graph_id(g.user)) else _member(user_id)
     # User.Read only reaches your own object; reading others needs a directory permission.
     require(ME if target is g.user else USERS)
+    if target is not g.user:
+        _organization_only()
     if target is None:
         raise not_found(
             "Request_ResourceNotFound",
@@ -177,8 +213,10 @@ def my_photo_value() -> Response:
 
 
 def user_photo_value(user_id: str) -> Response:
-    target = state().directory.find_user(user_id)
+    target = g.user if user_id in (g.user["id"], graph_id(g.user)) else _member(user_id)
     require(ME if target is g.user else USERS)
+    if target is not g.user:
+        _organization_only()
     return _photo(target)
 
 
@@ -196,6 +234,7 @@ def my_photo() -> ResponseReturnValue:
 
 def groups() -> ResponseReturnValue:
     require(GROUPS)
+    _organization_only(guests=False)
     _unsupported_options()
     found = _ordered(_search([group_json(x) for x in state().directory.groups]))
     return paged(found, "groups" + select_suffix(), _count_extra(found))
@@ -214,18 +253,27 @@ def _group_or_404(group_id: str) -> dict:
 
 def group(group_id: str) -> ResponseReturnValue:
     require(GROUPS)
+    _organization_only()
     return {"@odata.context": context("groups/$entity"), **group_json(_group_or_404(group_id))}
 
 
 def group_members(group_id: str) -> ResponseReturnValue:
     require(GROUPS)
+    _organization_only()
     members = [state().directory.find_user(m) for m in _group_or_404(group_id)["member_ids"]]
-    value = [{"@odata.type": "#microsoft.graph.user", **user_json(m)} for m in members]
-    return paged(value, "directoryObjects")
+    return paged([_member_json(m) for m in members], "directoryObjects")
+
+
+def _member_json(member: dict) -> dict:
+    """Members the token may not read at all come back with only their type and id."""
+    if not (set(USERS) & g.scopes):
+        return {"@odata.type": "#microsoft.graph.user", "id": graph_id(member)}
+    return {"@odata.type": "#microsoft.graph.user", **user_json(member)}
 
 
 def member_of() -> ResponseReturnValue:
     require(MEMBER_OF)
+    _organization_only()
     found_groups, roles = state().directory.memberships(g.user["id"])
     value = [{"@odata.type": "#microsoft.graph.group", **group_json(x)} for x in found_groups]
     value += [role_json(r) for r in roles]
@@ -234,18 +282,21 @@ def member_of() -> ResponseReturnValue:
 
 def member_of_groups() -> ResponseReturnValue:
     require(MEMBER_OF)
+    _organization_only()
     found_groups, _ = state().directory.memberships(g.user["id"])
     return paged([group_json(x) for x in found_groups], "groups")
 
 
 def member_of_roles() -> ResponseReturnValue:
     require(DIRECTORY)
+    _organization_only()
     _, roles = state().directory.memberships(g.user["id"])
     return paged([role_json(r) for r in roles], "directoryRoles")
 
 
 def organization() -> ResponseReturnValue:
     require(DIRECTORY)
+    _organization_only()
     tenant = state().directory.tenant
     domains = [
         {

@@ -75,7 +75,10 @@ def item_json(item: DriveItem) -> dict:
 
 def _my_drive() -> Drive:
     require(MY_FILES)
-    return state().directory.onedrive_of(g.user["id"])
+    drive = state().directory.onedrive_of(g.user["id"])
+    if drive is None:  # no OneDrive licence, or a guest: OneDrive's own answer
+        raise not_found("ResourceNotFound", "User's mysite not found.")
+    return drive
 
 
 def _drive(drive_id: str) -> Drive:
