@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import msal
 import requests
@@ -176,36 +176,45 @@ class Identity:
         )
 
     def admin_consent_url(self, scopes: tuple[str, ...], redirect_uri: str) -> str | None:
-        """The v2 admin consent endpoint for `scopes`, or None off Entra ID (OIDC, B2C)."""
+        """The v2 admin consent endpoint for `scopes`, or None off Entra ID (OIDC, B2C).
+
+        It sits beside the authorize endpoint that discovery names (on the sign-in host).
+        """
         authority = self.settings.authority
-        if not authority or self.settings.oidc_authority or ".b2clogin." in authority:
+        if not authority or ".b2clogin." in authority:
             return None
-        parts = urlsplit(authority)
-        tenant = parts.path.strip("/").split("/")[0]
+        authorize = self._discovery().get("authorization_endpoint")
+        marker = "/oauth2/v2.0/authorize"
+        if not isinstance(authorize, str) or not authorize.endswith(marker):
+            return None
+        base, _, tenant = authorize.removesuffix(marker).rpartition("/")
         # Admin consent is for an organization: "common" and "consumers" name none.
         if tenant.lower() in ("common", "consumers"):
             tenant = "organizations"
-        graph = urlsplit(self.settings.graph_endpoint)
-        resource = f"{graph.scheme}://{graph.netloc}/"
         query = urlencode(
             {
                 "client_id": self.settings.client_id,
-                "scope": " ".join(resource + scope for scope in scopes),
+                # Unqualified scopes are Microsoft Graph's, in every cloud.
+                "scope": " ".join(scopes),
                 "redirect_uri": redirect_uri,
             }
         )
-        return f"{parts.scheme}://{parts.netloc}/{tenant}/v2.0/adminconsent?{query}"
+        return f"{base}/{tenant}/v2.0/adminconsent?{query}"
 
     def end_session_endpoint(self) -> str | None:
-        """The authority's end-session endpoint from OIDC discovery, fetched once per process.
+        """The authority's end-session endpoint from OIDC discovery."""
+        return self._discovery().get("end_session_endpoint")
+
+    def _discovery(self) -> dict:
+        """The authority's OIDC discovery document, fetched once per process ({} if unknown).
 
         No lock is held across the network call, and a failure is remembered briefly.
         """
         if self._metadata is not None:
-            return self._metadata.get("end_session_endpoint")
+            return self._metadata
         failed_at = self._metadata_failed_at
         if failed_at is not None and time.monotonic() - failed_at < DISCOVERY_RETRY_SECONDS:
-            return None
+            return {}
         try:
             response = self._http_client.get(self.settings.discovery_url)
             response.raise_for_status()
@@ -216,10 +225,10 @@ class Identity:
             log.warning("OIDC discovery failed: %s", type(exc).__name__)
             with self._metadata_lock:
                 self._metadata_failed_at = time.monotonic()
-            return None
+            return {}
         with self._metadata_lock:
             self._metadata = metadata
-        return metadata.get("end_session_endpoint")
+        return metadata
 
 
 def log_safe(value: object) -> str:

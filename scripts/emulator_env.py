@@ -22,7 +22,8 @@ def main(argv: list[str]) -> int:
     env = {
         "CLIENT_ID": info["client_id"],
         "CLIENT_SECRET": info["client_secret"],
-        "AUTHORITY": info["authority"],
+        # "common", as the seed registers the app: work, school and personal accounts.
+        "AUTHORITY": info["common_authority"],
         "INSTANCE_DISCOVERY": "false",
         "GRAPH_ENDPOINT": info["graph_endpoint"],
         "REQUESTS_CA_BUNDLE": info["ca_bundle"],

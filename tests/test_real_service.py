@@ -170,7 +170,7 @@ def test_a_permission_that_needs_an_administrator_is_explained_with_the_admin_co
     query = parse_qs(url.query)
     assert url.path == f"/{emulator.tenant_id}/v2.0/adminconsent"
     assert query["client_id"] == [emulator.client_id]
-    assert query["scope"] == ["https://graph.microsoft.com/Group.Read.All"]
+    assert query["scope"] == ["Group.Read.All"]
     assert query["redirect_uri"] == ["http://localhost/"]
 
 

@@ -52,7 +52,12 @@ def ports() -> dict[str, int]:
 @pytest.fixture(scope="session")
 def emulator_process(tmp_path_factory, artifacts, ports):
     """entra-emulator as a separate process, as the demo runs it."""
-    redirect_uris = [f"http://localhost:{ports[n]}/getAToken" for n in ("app", "oidc_app")]
+    # /getAToken for sign-in; the home page, where the admin consent link returns (README).
+    redirect_uris = [
+        f"http://localhost:{ports[n]}{path}"
+        for n in ("app", "oidc_app")
+        for path in ("/getAToken", "/")
+    ]
     process = EmulatorProcess(
         tmp_path_factory.mktemp("emulator"), redirect_uris, artifacts / "emulator.log"
     )

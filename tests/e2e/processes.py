@@ -106,5 +106,5 @@ def app_env(emulator: EmulatorProcess, tmp: Path, *, oidc: bool = False) -> dict
     if oidc:
         env["OIDC_AUTHORITY"] = info["oidc_authority"]
     else:
-        env["AUTHORITY"] = info["authority"]
+        env["AUTHORITY"] = info["common_authority"]  # as the demo: personal accounts too
     return env

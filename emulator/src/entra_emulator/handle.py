@@ -46,9 +46,9 @@ class Listeners:
 class Emulator:
     """A started emulator. Nothing here touches the caller's environment: pass what it says.
 
-    authority, oidc_authority, graph_endpoint: the URLs to configure MSAL and a Graph client
-    with; ca_bundle: the CA to trust for them (None in-process, where there is no TLS);
-    client_id, client_secret: the demo app registration; tenant_id; users.
+    authority, common_authority, oidc_authority, graph_endpoint: the URLs to configure MSAL
+    and a Graph client with; ca_bundle: the CA to trust for them (None in-process, where
+    there is no TLS); client_id, client_secret: the demo app registration; tenant_id; users.
     """
 
     def __init__(self, state: EmulatorState, apps: Apps, listeners: Listeners | None = None):
@@ -58,6 +58,8 @@ class Emulator:
         bases = state.bases
         self.tenant_id: str = state.directory.tenant_id
         self.authority = f"{bases.login}/{self.tenant_id}"
+        # Work, school and personal accounts alike, as an app registered for both uses.
+        self.common_authority = f"{bases.login}/common"
         self.oidc_authority = f"{bases.login}/oidc"
         self.graph_endpoint = f"{bases.graph}/v1.0"
         self.control_url = f"{bases.login}/_emulator"
@@ -103,6 +105,7 @@ class Emulator:
         """The emulator.json contents."""
         return {
             "authority": self.authority,
+            "common_authority": self.common_authority,
             "oidc_authority": self.oidc_authority,
             "graph_endpoint": self.graph_endpoint,
             "ca_bundle": self.ca_bundle,
