@@ -28,7 +28,8 @@ def groups(token: str):
 
 
 @bp.route("/groups/<group_id>")
-@login_required(scopes=["Group.Read.All"], organizations_only=True)
+# Members' names need a user permission too: without one Graph sends type and id only.
+@login_required(scopes=["Group.Read.All", "User.ReadBasic.All"], organizations_only=True)
 def group_members(group_id: str, token: str):
     """A group and its members."""
     found = resources.group(current_client(), token, group_id, request.args.get("cursor"))

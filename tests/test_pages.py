@@ -658,7 +658,7 @@ def test_personal_account_can_still_browse_their_onedrive(personal_user, http_mo
 PAGE_CALLS = [
     ("/people", "GET", "/users", "User.ReadBasic.All"),
     ("/groups", "GET", "/me/memberOf/microsoft.graph.group", "Group.Read.All"),
-    ("/groups/g-1", "GET", "/groups/g-1", "Group.Read.All"),
+    ("/groups/g-1", "GET", "/groups/g-1", "Group.Read.All User.ReadBasic.All"),
     ("/directory", "GET", "/organization", "Directory.AccessAsUser.All"),
     ("/files/", "GET", "/me/drive/root/children", "Files.Read"),
     ("/files/Documents", "GET", "/me/drive/root:/Documents:/children", "Files.Read"),
@@ -701,7 +701,7 @@ def test_token_refused_after_renewal_long_after_sign_in_asks_for_the_pages_permi
     assert response.status_code == 302
     location = urlsplit(response.headers["Location"])
     assert location.path == "/login"
-    assert parse_qs(location.query) == {"next": [url], "scope": [scope]}
+    assert parse_qs(location.query) == {"next": [url], "scope": scope.split()}
 
 
 @pytest.mark.parametrize(("url", "method", "path", "scope"), PAGE_CALLS)

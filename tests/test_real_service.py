@@ -206,3 +206,10 @@ def test_a_scope_the_account_type_cannot_have_is_explained(client_sign_in):
     assert "not available to your account" in page
     assert "work or school account" in page
     assert "Try again" not in page
+
+
+def test_a_groups_members_page_also_asks_to_read_their_basic_profiles(signed_in_client, emulator):
+    # Without a user permission Graph lists members as type and id only.
+    emulator.grant_consent(ADELE, ["Group.Read.All"])
+    login = login_query(signed_in_client.get("/groups/g-1"))
+    assert set(login["scope"]) == {"Group.Read.All", "User.ReadBasic.All"}
