@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Mapping
 
 from dotenv import load_dotenv
-from flask import Flask, g, render_template
+from flask import Flask, g, render_template, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import auth
@@ -90,6 +90,9 @@ def _add_security_headers(response):
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.is_secure:
+        # Browsers that have seen the site over https never try plain http again.
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     # A signed-in user's pages hold personal data: keep them out of shared caches
     # and out of the back button after sign-out.
     if g.get("user") and "Cache-Control" not in response.headers:

@@ -97,22 +97,26 @@ class PendingSignIns:
             raise StartedElsewhere(record.next_path)
         return record
 
-    def set_binding(self, response: Response, binding: str) -> Response:
-        """Set the binding twice, so every browser returns one of them cross-site.
+    def set_binding(self, response: Response, binding: str, *, https: bool) -> Response:
+        """Set the binding cookie so the browser returns it with the cross-site form_post.
 
-        `SameSite=None; Secure` is what current browsers need (they accept Secure
-        cookies on http://localhost). A client that keeps Secure cookies off plain
-        http still returns the copy without attributes, as ASP.NET Core's
-        correlation cookie does for such clients.
+        `SameSite=None; Secure` is what current browsers need (they accept Secure cookies
+        on http://localhost too). On plain http a copy without attributes is added for
+        clients that keep Secure cookies off http, as ASP.NET Core's correlation cookie
+        does for such clients; never on https, where it could be planted over http.
         """
         options = {"max_age": self.lifetime, "httponly": True}
         response.set_cookie(BINDING_COOKIE, binding, secure=True, samesite="None", **options)
-        response.set_cookie(LEGACY_BINDING_COOKIE, binding, **options)
+        if not https:
+            response.set_cookie(LEGACY_BINDING_COOKIE, binding, **options)
         return response
 
 
 def _binding_from(request: Request) -> str:
-    return request.cookies.get(BINDING_COOKIE) or request.cookies.get(LEGACY_BINDING_COOKIE) or ""
+    binding = request.cookies.get(BINDING_COOKIE)
+    if not binding and not request.is_secure:
+        binding = request.cookies.get(LEGACY_BINDING_COOKIE)
+    return binding or ""
 
 
 def _key(state: str) -> str:

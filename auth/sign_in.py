@@ -45,7 +45,7 @@ def start(next_path: str, extra_scopes: Iterable[str] = (), claims: str | None =
         next_path=next_path,
     )
     binding = state.pending.save(request, flow, next_path, extra)
-    return state.pending.set_binding(redirect(flow["auth_uri"]), binding)
+    return state.pending.set_binding(redirect(flow["auth_uri"]), binding, https=request.is_secure)
 
 
 def complete(auth_response: dict[str, str]) -> str:

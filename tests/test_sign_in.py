@@ -363,3 +363,30 @@ def test_a_new_visitor_may_pick_an_account(client_sign_in):
     query = parse_qs(urlsplit(client_sign_in.start()).query)
     assert query["prompt"] == ["select_account"]
     assert "login_hint" not in query
+
+
+def test_on_https_the_binding_cookie_is_secure_only_and_strict_transport_security_is_sent(
+    client,
+):
+    # An attribute-less copy on https could be planted over http to bind a victim's browser.
+    response = client.get("/login", base_url="https://localhost")
+    cookies = response.headers.getlist("Set-Cookie")
+    assert [c.split("=")[0] for c in cookies] == ["auth_flow"]
+    assert "Secure" in cookies[0] and "SameSite=None" in cookies[0]
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    home = client.get("/", base_url="https://localhost")
+    assert "Strict-Transport-Security" in home.headers
+
+
+def test_on_plain_http_there_is_no_strict_transport_security(client):
+    assert "Strict-Transport-Security" not in client.get("/").headers
+
+
+def test_on_https_a_binding_cookie_without_attributes_is_not_believed(client_sign_in):
+    # Such a cookie can be planted over plain http by a network attacker.
+    form = client_sign_in.authorize()
+    client_sign_in.client.delete_cookie("auth_flow")
+    assert client_sign_in.client.get_cookie("auth_flow_legacy") is not None
+    response = client_sign_in.client.post("/getAToken", data=form, base_url="https://localhost")
+    assert response.status_code == 400
+    assert "This sign-in was started elsewhere" in response.get_data(as_text=True)
