@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Mapping
 
 from dotenv import load_dotenv
-from flask import Flask, g, render_template, request
+from flask import Flask, render_template
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import auth
@@ -16,6 +16,7 @@ import directory_pages
 import errors
 import file_pages
 import graph
+import security_headers
 import session_store
 import views
 from app_config import Problem, load_settings
@@ -64,7 +65,7 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
     # After the pages: it collects the scopes their login_required views declare.
     auth.init_app(app, settings, flow_store)
     errors.init_app(app)
-    app.after_request(_add_security_headers)
+    security_headers.init_app(app)
     return app
 
 
@@ -77,27 +78,6 @@ def _configure_logging() -> None:
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     root.addHandler(handler)
     root.setLevel(logging.INFO)
-
-
-# Our pages load nothing from elsewhere and are never framed (no clickjacking).
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
-    "form-action 'self'; base-uri 'none'"
-)
-
-
-def _add_security_headers(response):
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    if request.is_secure:
-        # Browsers that have seen the site over https never try plain http again.
-        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    # A signed-in user's pages hold personal data: keep them out of shared caches
-    # and out of the back button after sign-out.
-    if g.get("user") and "Cache-Control" not in response.headers:
-        response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _config_error_app(app: Flask, problems: list[Problem]) -> Flask:

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Blueprint, current_app, render_template, request, send_from_directory
+from flask import (
+    Blueprint,
+    current_app,
+    g,
+    make_response,
+    render_template,
+    request,
+    send_from_directory,
+)
 
+import auth
 from auth import login_required
 from graph import current_client, resources
 from graph.models import Photo
@@ -32,7 +41,9 @@ def navigation() -> dict:
 @bp.route("/")
 def index():
     """Home: sign in, or see what you can do."""
-    return render_template("index.html")
+    outcome = None if g.user else auth.signed_out_outcome()
+    page = render_template("index.html", signed_out=outcome)
+    return auth.forget_signed_out(make_response(page)) if outcome else page
 
 
 @bp.route("/graphcall")

@@ -25,7 +25,13 @@ from .policy import Action, Decision, after_graph_refusal
 from .sign_in import admin_consent_url
 from .state import AuthState, PageRequirement, current_state
 from .user_session import SignedInUser, current_user
-from .views import build_blueprint, sign_in_redirect
+from .views import (
+    allow_sign_out_redirect,
+    build_blueprint,
+    forget_signed_out,
+    sign_in_redirect,
+    signed_out_outcome,
+)
 
 __all__ = [
     "Action",
@@ -39,9 +45,11 @@ __all__ = [
     "current_page_scopes",
     "current_state",
     "current_user",
+    "forget_signed_out",
     "init_app",
     "login_required",
     "sign_in_redirect",
+    "signed_out_outcome",
 ]
 
 
@@ -61,12 +69,19 @@ def init_app(app: Flask, settings: Settings, store: BaseCache) -> None:
     )
     app.register_blueprint(build_blueprint(settings.redirect_path))
     app.before_request(_load_user)
+    app.context_processor(_sign_out_form)
+    app.after_request(allow_sign_out_redirect)
 
 
 def current_page_scopes(endpoint: str | None) -> tuple[str, ...]:
     """The scopes the page at `endpoint` needs (the app's SCOPE for pages declaring none)."""
     requirement = current_state().pages.get(endpoint or "", PageRequirement())
     return page_scopes(requirement)
+
+
+def _sign_out_form() -> dict:
+    # Read, never created here: a page view that changes nothing writes no session.
+    return {"csrf_token": user_session.csrf_token() if g.get("user") else None}
 
 
 def _load_user() -> None:

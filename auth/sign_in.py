@@ -102,20 +102,26 @@ def _failure_reason(error: str, description: str, extra_scopes: tuple[str, ...])
     return "idp_error", 400
 
 
+def home_url() -> str:
+    """The app's home page on its configured origin (REDIRECT_URI's), for the IdP to return to."""
+    configured = current_state().settings.redirect_uri
+    if configured:
+        parts = urlsplit(configured)
+        return f"{parts.scheme}://{parts.netloc}/"
+    return url_for("main.index", _external=True)
+
+
 def admin_consent_url(scopes: tuple[str, ...]) -> str | None:
     """Where an administrator grants `scopes` for the whole organization, if anywhere."""
-    state = current_state()
-    home = state.settings.redirect_uri or url_for("main.index", _external=True)
-    parts = urlsplit(home)
-    return state.identity.admin_consent_url(scopes, f"{parts.scheme}://{parts.netloc}/")
+    return current_state().identity.admin_consent_url(scopes, home_url())
 
 
-def sign_out_url(post_logout_redirect_uri: str) -> str | None:
-    """The identity provider's end-session URL for the current user, or None if it has none."""
+def sign_out_url() -> str | None:
+    """The identity provider's end-session URL for the current user, or None if unknown."""
     endpoint = current_state().identity.end_session_endpoint()
     if not endpoint:
         return None
-    params = {"post_logout_redirect_uri": post_logout_redirect_uri}
+    params = {"post_logout_redirect_uri": home_url()}
     user = user_session.current_user()
     if user and user.login_hint:
         params["logout_hint"] = user.login_hint

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hmac
 import json
+import secrets
 import time
 from dataclasses import asdict, dataclass
 
@@ -14,6 +16,8 @@ SIGNED_IN_AT = "signed_in_at"
 REFRESHED_AT = "tokens_refreshed_at"
 # The claims challenge the last sign-in answered, if any: the CAE loop guard.
 SIGN_IN_CLAIMS = "sign_in_claims"
+# What the Sign out form posts back: other sites cannot know it (no logout CSRF).
+CSRF_TOKEN = "csrf_token"  # noqa: S105 - a session key, not a secret
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ def begin(user: SignedInUser, token_cache: str, claims: str | None = None) -> No
     session[USER] = asdict(user)
     session[TOKEN_CACHE] = token_cache
     session[SIGNED_IN_AT] = int(time.time())
+    session[CSRF_TOKEN] = secrets.token_urlsafe(32)
     if claims:
         session[SIGN_IN_CLAIMS] = claims
     # A fresh session id on sign-in: no session fixation.
@@ -44,6 +49,16 @@ def begin(user: SignedInUser, token_cache: str, claims: str | None = None) -> No
 
 def end() -> None:
     session.clear()
+
+
+def csrf_token() -> str | None:
+    return session.get(CSRF_TOKEN)
+
+
+def is_own_form(token: str | None) -> bool:
+    """Whether a posted form carries this session's token."""
+    expected = session.get(CSRF_TOKEN)
+    return bool(expected and token) and hmac.compare_digest(expected, token)
 
 
 def token_cache() -> str | None:

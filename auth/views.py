@@ -5,14 +5,20 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, redirect, request, url_for
+from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
+
+from security_headers import content_security_policy
 
 from . import sign_in, user_session
 from .errors import SignInRequired
 from .identity import log_safe
+from .state import current_state
 
 log = logging.getLogger(__name__)
+# Set by sign-out, read once by the home page: "everywhere", or "here" (not at Microsoft).
+SIGNED_OUT_COOKIE = "signed_out"
 
 
 def build_blueprint(redirect_path: str) -> Blueprint:
@@ -35,12 +41,23 @@ def build_blueprint(redirect_path: str) -> Blueprint:
         next_path = sign_in.complete(response.to_dict())
         return redirect(next_path, code=303)
 
-    @bp.route("/logout")
+    @bp.get("/logout")
+    def logout_confirmation():
+        """Ask before signing out: a GET that signed out would let any site do it."""
+        return render_template("sign_out.html")
+
+    @bp.post("/logout")
     def logout():
         """Sign out of this app and of the Microsoft account."""
-        end_session = sign_in.sign_out_url(url_for("main.index", _external=True))
+        if not user_session.is_own_form(request.form.get("csrf_token")):
+            abort(400, "That sign-out form is out of date. Go back, reload the page and try again.")
+        end_session = sign_in.sign_out_url()
         user_session.end()
-        return redirect(end_session or url_for("main.index"))
+        response = redirect(end_session or url_for("main.index"), code=303)
+        # The home page says so when the identity provider sends the browser back.
+        outcome = "everywhere" if end_session else "here"
+        response.set_cookie(SIGNED_OUT_COOKIE, outcome, max_age=600, httponly=True, samesite="Lax")
+        return response
 
     return bp
 
@@ -54,6 +71,32 @@ def sign_in_redirect(error: SignInRequired) -> Response:
     if error.claims:
         params["claims"] = error.claims
     return redirect(url_for("auth.login", **params))
+
+
+def allow_sign_out_redirect(response: Response) -> Response:
+    """Let the Sign out form's redirect reach the identity provider.
+
+    Browsers apply the page's CSP form-action to the redirects after a form's POST, so
+    pages that carry the Sign out button name the end-session endpoint's origin too.
+    """
+    if g.get("user"):
+        endpoint = current_state().identity.end_session_endpoint()
+        if endpoint:
+            parts = urlsplit(endpoint)
+            origin = f"{parts.scheme}://{parts.netloc}"
+            response.headers["Content-Security-Policy"] = content_security_policy(origin)
+    return response
+
+
+def signed_out_outcome() -> str | None:
+    """How the last sign-out in this browser went, if it just happened."""
+    value = request.cookies.get(SIGNED_OUT_COOKIE)
+    return value if value in ("everywhere", "here") else None
+
+
+def forget_signed_out(response: Response) -> Response:
+    response.delete_cookie(SIGNED_OUT_COOKIE, httponly=True, samesite="Lax")
+    return response
 
 
 def _is_json_object(value: str) -> bool:

@@ -18,19 +18,17 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import entra_emulator
 import pytest
 import requests
 import responses
+from app_helpers import LOGIN, SignIn
 
 from app import create_app
 
 REDIRECT_URI = "http://localhost/getAToken"  # where the Flask test client's app answers
-ADELE = "adele@contoso.example"
-# The identity provider's host: discovery, token endpoint, sign-in pages (in-process).
-LOGIN = re.compile(r"https://login\.microsoftonline\.com/")
 GRAPH_HOST = re.compile(r"https://graph\.microsoft\.com/")
 
 
@@ -160,29 +158,6 @@ def _with_claims(token: str, claims: dict) -> str:
 @pytest.fixture
 def token_endpoint(http_mock, emulator) -> TokenEndpoint:
     return TokenEndpoint(http_mock, emulator)
-
-
-class SignIn:
-    """Plays a user's trip: /login, the emulator's sign-in and consent pages, the form_post."""
-
-    def __init__(self, client, emulator: entra_emulator.Emulator) -> None:
-        self.client = client
-        self.emulator = emulator
-
-    def start(self, next_path: str = "/", **params) -> str:
-        """The app's first leg: /login, and the authorize URL it redirects to."""
-        query = urlencode({"next": next_path, **params}, doseq=True)
-        response = self.client.get(f"/login?{query}")
-        assert response.status_code == 302
-        return response.headers["Location"]
-
-    def authorize(self, next_path: str = "/", *, user: str = ADELE, **params) -> dict[str, str]:
-        """/login, then USER at the emulator's pages: what the emulator posts back to the app."""
-        return self.emulator.sign_in(self.start(next_path, **params), user)
-
-    def __call__(self, next_path: str = "/", *, user: str = ADELE, **params):
-        form = self.authorize(next_path, user=user, **params)
-        return self.client.post("/getAToken", data=form)
 
 
 @pytest.fixture

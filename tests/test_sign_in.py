@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from app_helpers import sign_out
 
 GRAPH = "https://graph.microsoft.com/v1.0"
 MEGAN = "megan@contoso.example"
@@ -190,7 +191,7 @@ def test_a_replayed_callback_is_refused_without_asking_the_token_endpoint(
     form = client_sign_in.authorize()
     assert client.post("/getAToken", data=form).status_code == 303
     if sign_out_first:
-        client.get("/logout")
+        sign_out(client)
     before = len(token_endpoint.calls())
     again = client.post("/getAToken", data=form)
     assert token_endpoint.calls()[before:] == []  # refused by us, not by the IdP's replay check

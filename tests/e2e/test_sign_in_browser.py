@@ -29,8 +29,9 @@ def test_sign_in_consent_profile_and_sign_out(page, app_server, emulator_process
     assert photo.evaluate("img => img.naturalWidth") > 0
 
     before = emulator_process.counters()["logout"]
-    page.get_by_role("link", name="Sign out").click()
+    page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(app_server.url + "/")
+    expect(page.get_by_role("status")).to_have_text("You are signed out.")
     expect(page.get_by_role("link", name="Sign in").first).to_be_visible()
     assert emulator_process.counters()["logout"] == before + 1
     page.goto(app_server.url + "/graphcall")
