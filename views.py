@@ -35,14 +35,22 @@ NAV_LINKS = (
 
 @bp.app_context_processor
 def navigation() -> dict:
-    return {"nav_links": NAV_LINKS}
+    # Only the pages this kind of account can use (personal accounts have no directory).
+    return {
+        "nav_links": [(e, label) for e, label in NAV_LINKS if not g.get("user") or auth.can_open(e)]
+    }
 
 
 @bp.route("/")
 def index():
     """Home: sign in, or see what you can do."""
     outcome = None if g.user else auth.signed_out_outcome()
-    page = render_template("index.html", signed_out=outcome)
+    # Where the admin consent link returns: admin_consent=True, or error=... when refused.
+    if "error" in request.args:
+        admin_consent = "refused"
+    else:
+        admin_consent = "granted" if request.args.get("admin_consent") == "True" else None
+    page = render_template("index.html", signed_out=outcome, admin_consent=admin_consent)
     return auth.forget_signed_out(make_response(page)) if outcome else page
 
 

@@ -17,7 +17,7 @@ from flask import Flask, g
 from app_config import Settings
 
 from . import user_session
-from .decorator import REQUIREMENT_ATTRIBUTE, login_required, page_scopes
+from .decorator import REQUIREMENT_ATTRIBUTE, is_personal_account, login_required, page_scopes
 from .errors import AuthError, PersonalAccountNotSupported, SignInRequired
 from .identity import Identity
 from .pending import PendingSignIns
@@ -41,6 +41,7 @@ __all__ = [
     "SignInRequired",
     "SignedInUser",
     "admin_consent_url",
+    "can_open",
     "after_graph_refusal",
     "current_page_scopes",
     "current_state",
@@ -71,6 +72,13 @@ def init_app(app: Flask, settings: Settings, store: BaseCache) -> None:
     app.before_request(_load_user)
     app.context_processor(_sign_out_form)
     app.after_request(allow_sign_out_redirect)
+
+
+def can_open(endpoint: str) -> bool:
+    """Whether the signed-in user's kind of account can use the page at `endpoint`."""
+    requirement = current_state().pages.get(endpoint, PageRequirement())
+    user = user_session.current_user()
+    return not (requirement.organizations_only and user and is_personal_account(user))
 
 
 def current_page_scopes(endpoint: str | None) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ from . import user_session
 from .errors import PersonalAccountNotSupported
 from .state import PageRequirement, current_state
 from .tokens import token_for
+from .user_session import SignedInUser
 
 # The tenant every personal Microsoft account (outlook.com, live.com) belongs to.
 PERSONAL_ACCOUNTS_TENANT = "9188040d-6c67-4c5b-b112-36a304b66dad"
@@ -31,7 +32,7 @@ def login_required(
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any):
             user = user_session.current_user()
-            if organizations_only and user and user.tenant_id == PERSONAL_ACCOUNTS_TENANT:
+            if organizations_only and user and is_personal_account(user):
                 raise PersonalAccountNotSupported()
             token = token_for(page_scopes(requirement))
             return view(*args, token=token, **kwargs)
@@ -41,6 +42,10 @@ def login_required(
         return wrapped
 
     return decorator
+
+
+def is_personal_account(user: SignedInUser) -> bool:
+    return user.tenant_id == PERSONAL_ACCOUNTS_TENANT
 
 
 def page_scopes(requirement: PageRequirement) -> tuple[str, ...]:

@@ -8,11 +8,14 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from app_helpers import SignIn
 from responses import matchers
 
+from app import create_app
+
 GRAPH = "https://graph.microsoft.com/v1.0"
-# The tenant id of personal Microsoft accounts (MSA), in their ID tokens' tid claim.
-PERSONAL_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
+# A personal Microsoft account of the emulator's consumer tenant.
+KAI = "kai.carter@outlook.example"
 
 SCRIPT = "<script>alert(1)</script>"
 ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -626,16 +629,12 @@ ORGANIZATION_PAGES = [
 
 
 @pytest.fixture
-def personal_user(client_sign_in, emulator, token_endpoint):
-    """A personal account signed in, with every page's permission consented.
-
-    The emulator has no consumer tenant yet, so its ID tokens are rewritten on the way to
-    the app to carry the personal-account tenant id, as Entra's do for such an account.
-    """
-    token_endpoint.tamper_id_tokens({"tid": PERSONAL_TENANT_ID})
-    emulator.grant_consent("adele@contoso.example", PAGE_PERMISSIONS)
-    assert client_sign_in().status_code == 303
-    return client_sign_in.client
+def personal_user(env, emulator):
+    """A personal Microsoft account signed in at "common", with OneDrive consented."""
+    common = {k: v for k, v in env.items() if k != "TENANT_ID"}
+    sign_in = SignIn(create_app(common).test_client(), emulator)
+    assert sign_in(user=KAI, scope="Files.Read").status_code == 303
+    return sign_in.client
 
 
 @pytest.mark.parametrize("url", ORGANIZATION_PAGES)
@@ -645,6 +644,14 @@ def test_personal_account_gets_a_plain_explanation_and_no_graph_call(personal_us
     assert response.status_code == 403
     assert "Not available for personal Microsoft accounts" in page
     assert no_graph_calls(http_mock)
+
+
+def test_a_personal_account_sees_only_the_pages_it_can_use(personal_user):
+    home = personal_user.get("/").get_data(as_text=True)
+    for usable in ("/graphcall", "/files/"):
+        assert f'href="{usable}"' in home
+    for organizations_only in ("/people", "/groups", "/directory", "/search", "/sites"):
+        assert f'href="{organizations_only}"' not in home
 
 
 def test_personal_account_can_still_browse_their_onedrive(personal_user, http_mock):

@@ -111,7 +111,7 @@ def test_a_guest_refused_the_directory_is_told_why_and_not_sent_to_sign_in(
     response = signed_in_client.get("/people")
     page = response.get_data(as_text=True)
     assert response.status_code == 403
-    assert "Your organization does not let your account" in page
+    assert "The organization you signed in to does not let your account" in page
     assert "guest" in page
 
 
@@ -213,3 +213,14 @@ def test_a_groups_members_page_also_asks_to_read_their_basic_profiles(signed_in_
     emulator.grant_consent(ADELE, ["Group.Read.All"])
     login = login_query(signed_in_client.get("/groups/g-1"))
     assert set(login["scope"]) == {"Group.Read.All", "User.ReadBasic.All"}
+
+
+def test_the_home_page_says_whether_an_administrators_consent_went_through(client):
+    # Where the admin consent link returns: Entra adds admin_consent=True, or an error.
+    granted = client.get("/?admin_consent=True&tenant=t1&scope=Group.Read.All")
+    assert "granted the permissions for your organization" in granted.get_data(as_text=True)
+    refused = client.get("/?error=consent_required&error_description=AADSTS65004%3A+declined")
+    page = refused.get_data(as_text=True)
+    assert "The permissions were not granted" in page
+    assert "AADSTS65004" not in page  # query values are not echoed into the page
+    assert "permissions" not in client.get("/").get_data(as_text=True)
