@@ -39,6 +39,8 @@ class Settings:
     client_secret: str = ""
     authority: str | None = None
     oidc_authority: str | None = None
+    # TENANT_ID as given: a GUID there means only that tenant's users may sign in.
+    tenant_id: str | None = None
     instance_discovery: bool = True
     redirect_path: str = "/getAToken"
     redirect_uri: str | None = None
@@ -166,6 +168,7 @@ def load_settings(environ: Mapping[str, str]) -> tuple[Settings, list[Problem]]:
         client_secret=client_secret,
         authority=authority,
         oidc_authority=oidc_authority,
+        tenant_id=text("TENANT_ID") or None,
         instance_discovery=flag("INSTANCE_DISCOVERY", True),
         redirect_path=redirect_path,
         redirect_uri=redirect_uri,

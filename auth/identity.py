@@ -23,6 +23,7 @@ import requests
 from app_config import Settings
 
 from .errors import AuthError, SignInRequired
+from .id_token import InvalidIdToken, check_claims
 
 log = logging.getLogger(__name__)
 APP_NAME = "ms-identity-flask-webapp"
@@ -124,12 +125,24 @@ class Identity:
                 description=result.get("error_description"),
                 next_path=next_path,
             )
+        claims = result.get("id_token_claims") or {}
+        try:
+            check_claims(
+                claims,
+                issuer=self._discovery().get("issuer"),
+                client_id=self.settings.client_id,
+                tenant_id=self.settings.tenant_id,
+                now=time.time(),
+            )
+        except InvalidIdToken as exc:
+            log.warning("sign-in failed: ID token refused (%s)", exc)
+            raise AuthError("unverified", next_path=next_path) from None
         accounts = msal_app.get_accounts()
         if len(accounts) != 1:
             log.warning("sign-in failed: expected one account, got %d", len(accounts))
             raise AuthError("no_account", next_path=next_path)
         return Redeemed(
-            claims=result.get("id_token_claims") or {},
+            claims=claims,
             home_account_id=accounts[0]["home_account_id"],
             token_cache=token_cache.serialize(),
         )

@@ -77,9 +77,13 @@ def test_the_return_address_comes_from_configuration_not_the_request(env, emulat
 
 
 def test_without_an_end_session_endpoint_the_user_is_told_microsoft_still_knows_them(
-    signed_in_client, http_mock
+    signed_in_client, env, http_mock
 ):
-    http_mock.replace(responses.GET, LOGIN, status=503)  # discovery fails from now on
+    # The app restarted (same sessions, same key) while the identity provider is down.
+    http_mock.replace(responses.GET, LOGIN, status=503)
+    restarted = create_app(env).test_client()
+    restarted.set_cookie("session", signed_in_client.get_cookie("session").value)
+    signed_in_client = restarted
     token = sign_out_form_token(signed_in_client)
     response = signed_in_client.post("/logout", data={"csrf_token": token})
     assert response.status_code == 303
