@@ -20,7 +20,6 @@ from graph import current_client, resources
 from graph.models import Photo
 
 bp = Blueprint("main", __name__)
-PHOTO_MAX_AGE = 3600
 # The pages the navigation offers to a signed-in user, in order.
 NAV_LINKS = (
     ("main.graphcall", "Profile"),
@@ -82,5 +81,6 @@ def _photo_response(found: Photo | None):
         response = current_app.response_class(found.data, mimetype=found.content_type)
         response.set_etag(hashlib.sha256(found.data).hexdigest())
         response.make_conditional(request)
-    response.headers["Cache-Control"] = f"private, max-age={PHOTO_MAX_AGE}"
+    # Revalidated on every use (ETag): after sign-out the browser must ask, and we refuse.
+    response.headers["Cache-Control"] = "private, no-cache"
     return response

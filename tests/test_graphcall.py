@@ -171,13 +171,15 @@ def test_token_rejected_and_refresh_token_revoked_leads_to_sign_in(
     assert urlsplit(response.headers["Location"]).path == "/login"
 
 
-def test_photo_is_streamed_with_caching_headers(signed_in_client, http_mock):
+def test_photo_is_revalidated_every_time_so_none_outlives_sign_out(signed_in_client, http_mock):
     http_mock.get(f"{GRAPH}/me/photo/$value", body=b"\x89PNG-bytes", content_type="image/png")
     response = signed_in_client.get("/photo/me")
     assert response.status_code == 200
     assert response.data == b"\x89PNG-bytes"
-    assert response.headers["Cache-Control"] == "private, max-age=3600"
-    assert response.headers["ETag"]
+    # Kept by the browser but never used without asking us, and we ask for sign-in.
+    assert response.headers["Cache-Control"] == "private, no-cache"
+    again = signed_in_client.get("/photo/me", headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
 
 
 def test_missing_photo_gets_the_placeholder(signed_in_client, http_mock):
@@ -273,3 +275,9 @@ def test_profile_from_the_emulators_graph_with_the_token_the_app_holds(
     assert response.status_code == 200
     assert "Adele Vance" in page and "Retail Manager" in page
     assert emulator_graph.counters()["graph_paths"] == {"/v1.0/me": 1}
+
+
+def test_a_signed_in_users_error_pages_are_not_cached_either(signed_in_client, http_mock):
+    graph_me(http_mock, body={"error": {"code": "generalException", "message": "x"}}, status=500)
+    for url in ("/graphcall", "/no-such-page", "/groups/..%2f"):
+        assert signed_in_client.get(url).headers["Cache-Control"] == "no-store"
