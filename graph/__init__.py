@@ -7,7 +7,7 @@ settings)` binds one client per app; pages get it with `current_client()`.
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 
 from app_config import Settings
 
@@ -19,6 +19,7 @@ from .client import (
     GraphError,
     GraphNotFound,
     GraphUnavailable,
+    page_deadline,
 )
 from .resources import InvalidCursor, InvalidReference, NoDrive
 
@@ -51,6 +52,19 @@ def init_app(app: Flask, settings: Settings) -> None:
         max_retry_after=settings.graph_max_retry_after,
         cursor_key=app.secret_key,
     )
+    seconds = settings.page_deadline
+
+    @app.before_request
+    def _start_page_deadline() -> None:
+        # One deadline for every Graph call of this request.
+        g.graph_page_deadline = page_deadline(seconds)
+        g.graph_page_deadline.__enter__()
+
+    @app.teardown_request
+    def _end_page_deadline(_error: BaseException | None) -> None:
+        deadline = g.pop("graph_page_deadline", None)
+        if deadline is not None:
+            deadline.__exit__(None, None, None)
 
 
 def current_client() -> GraphClient:

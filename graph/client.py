@@ -13,6 +13,9 @@ import math
 import secrets
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
@@ -27,6 +30,8 @@ from urllib3.util.retry import Retry
 from werkzeug.datastructures import WWWAuthenticate
 
 log = logging.getLogger(__name__)
+# When the page being served must be done (time.monotonic()), if it has a deadline.
+_page_deadline: ContextVar[float | None] = ContextVar("graph_page_deadline", default=None)
 
 RETRY_STATUSES = frozenset({429, 503, 504})
 # Waits 0 s, then 0.4 s, between retries whose response carries no Retry-After.
@@ -160,6 +165,16 @@ def _claims_from_challenge(header: str) -> str | None:
         )
         return None
     return decoded
+
+
+@contextmanager
+def page_deadline(seconds: float) -> Iterator[None]:
+    """Every Graph call inside shares `seconds`: two slow calls do not add up."""
+    token = _page_deadline.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _page_deadline.reset(token)
 
 
 class GraphClient:
@@ -345,6 +360,16 @@ class GraphClient:
     ) -> requests.Response:
         url = self._url(path)
         client_request_id = str(uuid.uuid4())
+        timeout = self._timeout
+        deadline = _page_deadline.get()
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                message = "This page ran out of time waiting for Microsoft Graph."
+                raise GraphUnavailable(
+                    504, "page_deadline", message, client_request_id=client_request_id
+                )
+            timeout = (min(timeout[0], left), min(timeout[1], left))
         request_headers = dict(headers or {})
         if accept:
             request_headers["Accept"] = accept
@@ -359,7 +384,7 @@ class GraphClient:
                 json=json_body,
                 headers=request_headers,
                 auth=_BearerAuth(token),
-                timeout=self._timeout,
+                timeout=timeout,
                 allow_redirects=False,
             )
         except requests.RequestException as exc:

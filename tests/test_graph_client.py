@@ -29,6 +29,7 @@ from graph.client import (
     GraphNotFound,
     GraphUnavailable,
     Page,
+    page_deadline,
 )
 
 GRAPH = "https://graph.microsoft.com/v1.0"
@@ -354,6 +355,25 @@ def test_read_timeout_is_graph_unavailable_and_not_retried(graph_server, call):
 
     assert len(graph_server.seen) == 1
     graph_client.close()
+
+
+def test_calls_of_one_page_share_its_deadline(graph_server, graph_client):
+    graph_server.script(Reply(delay=0.6, body={"id": "1"}), Reply(delay=0.6, body={"id": "2"}))
+
+    with page_deadline(0.9):
+        assert graph_client.get(TOKEN, "/me") == {"id": "1"}
+        # 0.3 s left: the second call gets only that, not its own full read timeout.
+        with pytest.raises(GraphUnavailable, match="timed out"):
+            graph_client.get(TOKEN, "/me/manager")
+
+
+def test_a_call_after_the_deadline_is_not_sent(graph_server, graph_client):
+    with page_deadline(0.0001):
+        time.sleep(0.001)
+        with pytest.raises(GraphUnavailable) as raised:
+            graph_client.get(TOKEN, "/me")
+    assert raised.value.code == "page_deadline"
+    assert graph_server.seen == []
 
 
 # Retries
