@@ -165,6 +165,16 @@ def load_settings(environ: Mapping[str, str]) -> tuple[Settings, list[Problem]]:
     # The number of proxies in front of the app whose X-Forwarded-* headers to believe.
     hops = number("TRUSTED_PROXY_HOPS", 0, 0, 10)
 
+    trusted_hosts = tuple(h for h in text("TRUSTED_HOSTS").replace(",", " ").split() if h)
+    if redirect_uri is None and not trusted_hosts and not development:
+        problems.append(
+            Problem(
+                "REDIRECT_URI",
+                "set it (e.g. https://app.example/getAToken), or set TRUSTED_HOSTS to the "
+                "host:port names the app serves: otherwise any request's Host header "
+                "chooses where sign-in returns.",
+            )
+        )
     settings = Settings(
         client_id=client_id,
         client_secret=client_secret,
@@ -182,7 +192,7 @@ def load_settings(environ: Mapping[str, str]) -> tuple[Settings, list[Problem]]:
         session_file_dir=text("SESSION_FILE_DIR") or "flask_session",
         redis_url=redis_url,
         trusted_proxy_hops=hops,
-        trusted_hosts=tuple(h for h in text("TRUSTED_HOSTS").replace(",", " ").split() if h),
+        trusted_hosts=trusted_hosts,
         sign_in_timeout=number("SIGN_IN_TIMEOUT", 600, 60, 3600),
         session_lifetime=number("SESSION_LIFETIME", 8 * 3600, 300, 30 * 24 * 3600),
         connect_timeout=number("CONNECT_TIMEOUT", 3.05, 0.1, 60, whole=False),

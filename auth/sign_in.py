@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from urllib.parse import urlencode, urlsplit
 
 from flask import Response, redirect, request, url_for
+from werkzeug.exceptions import SecurityError
 
 from . import user_session
 from .errors import AuthError
@@ -129,4 +130,25 @@ def sign_out_url() -> str | None:
 
 
 def _redirect_uri() -> str:
-    return current_state().settings.redirect_uri or url_for("auth.callback", _external=True)
+    settings = current_state().settings
+    if settings.redirect_uri:
+        return settings.redirect_uri
+    # From the request only for a host *and port* the configuration names (or in
+    # development, where neither is set): a Host header must not pick the redirect URI.
+    if settings.trusted_hosts and not _is_trusted_host_and_port(request.host):
+        raise SecurityError("untrusted host for the redirect URI")
+    return url_for("auth.callback", _external=True)
+
+
+def _is_trusted_host_and_port(host: str) -> bool:
+    host = host.lower()
+    for entry in current_state().settings.trusted_hosts:
+        entry = entry.lower()
+        if entry.startswith("."):
+            name, _, port = entry.partition(":")
+            got_name, _, got_port = host.partition(":")
+            if got_name.endswith(name) and got_port == port:
+                return True
+        elif host == entry:
+            return True
+    return False

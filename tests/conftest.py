@@ -70,6 +70,7 @@ def env(tmp_path, emulator_session) -> dict[str, str]:
         "TENANT_ID": emulator_session.tenant_id,
         "SECRET_KEY": "unit-test-secret-key-0123456789abcdef",
         "SESSION_FILE_DIR": str(tmp_path / "sessions"),
+        "REDIRECT_URI": REDIRECT_URI,
     }
 
 

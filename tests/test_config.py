@@ -127,3 +127,37 @@ def test_trusted_hosts_refuse_other_host_headers(env, emulator):
     assert client.get("/", headers={"Host": "app.example"}).status_code == 200
     response = client.get("/login", headers={"Host": "evil.example"})
     assert response.status_code == 400
+
+
+def test_in_production_the_app_needs_a_redirect_uri_or_trusted_hosts(env):
+    # Else the redirect URI would come from whatever Host header a request carries.
+    env.pop("REDIRECT_URI", None)
+    problems = problems_for(env)
+    assert "TRUSTED_HOSTS" in problems["REDIRECT_URI"]  # the page names both
+    assert "REDIRECT_URI" not in problems_for(env | {"TRUSTED_HOSTS": "app.example"})
+    assert "REDIRECT_URI" not in problems_for(env | {"FLASK_DEBUG": "1"})
+
+
+@pytest.mark.parametrize(
+    ("trusted", "host", "allowed"),
+    [
+        ("app.example:8443", "app.example:8443", True),
+        ("app.example:8443", "app.example:8444", False),
+        ("app.example", "app.example", True),
+        ("app.example", "app.example:8080", False),
+    ],
+)
+def test_a_redirect_uri_from_the_request_needs_its_host_and_port_trusted(
+    env, emulator, trusted, host, allowed
+):
+    env.pop("REDIRECT_URI", None)
+    client = create_app(env | {"TRUSTED_HOSTS": trusted}).test_client()
+    response = client.get("/login", headers={"Host": host})
+    if allowed:
+        assert response.status_code == 302
+        assert (
+            f"redirect_uri=http%3A%2F%2F{host.replace(':', '%3A')}%2FgetAToken"
+            in (response.headers["Location"])
+        )
+    else:
+        assert response.status_code == 400

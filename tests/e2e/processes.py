@@ -87,6 +87,8 @@ class App(Process):
             args = [sys.executable, "-m", "flask", "--app", "app", "run"]
             args += ["--host", "localhost", "--port", str(port)]
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
+        # As in production: the host and port it serves, so no Host header picks another.
+        full_env["TRUSTED_HOSTS"] = f"localhost:{port}"
         super().__init__(args, full_env | env, log)
         self.url = f"http://localhost:{port}"
         wait_until(lambda: port_open(port), "the app", self.popen)
