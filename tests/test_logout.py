@@ -102,3 +102,16 @@ def test_signed_in_pages_let_the_sign_out_form_lead_to_the_identity_provider(
     assert "form-action 'self' https://login.microsoftonline.com;" in csp
     sign_out(signed_in_client)
     assert "form-action 'self';" in signed_in_client.get("/").headers["Content-Security-Policy"]
+
+
+def test_an_unreachable_identity_provider_is_asked_once_not_at_every_sign_out(
+    signed_in_client, env, http_mock
+):
+    # Sign-outs must not queue behind a discovery fetch that keeps failing.
+    down = http_mock.replace(responses.GET, LOGIN, status=503)
+    restarted = create_app(env).test_client()
+    restarted.set_cookie("session", signed_in_client.get_cookie("session").value)
+    for _ in range(3):
+        restarted.get("/")
+        restarted.post("/logout", data={"csrf_token": "stale"})
+    assert down.call_count == 1
