@@ -3,10 +3,11 @@
 - `pending`: sign-ins under way (no msal); `identity`: the only msal code;
 - `sign_in`: /login to the redirect URI, and sign-out; `tokens`: access tokens;
 - `policy`: what to do when Graph refuses a token; `decorator`: `login_required`;
-- `views`: the blueprint; `user_session`: what the session holds.
+- `views`: the blueprint; `user_session`: what the session holds;
+- `refresh_lock`: one token refresh at a time per session, across workers.
 
-Bind with `auth.init_app(app, settings, store)` after the page blueprints are
-registered: it collects the scopes their `login_required` views declare.
+Bind with `auth.init_app(app, settings, store)`, the session store, after the page
+blueprints are registered: it collects the scopes their `login_required` views declare.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .errors import AuthError, PersonalAccountNotSupported, SignInRequired
 from .identity import Identity
 from .pending import PendingSignIns
 from .policy import Action, Decision, after_graph_refusal
+from .refresh_lock import build_refresh_lock
 from .sign_in import admin_consent_url
 from .state import AuthState, PageRequirement, current_state
 from .user_session import SignedInUser, current_user
@@ -65,6 +67,8 @@ def init_app(app: Flask, settings: Settings, store: BaseCache) -> None:
         settings=settings,
         identity=Identity(settings),
         pending=PendingSignIns(store, lifetime=settings.sign_in_timeout),
+        sessions=store,
+        refresh_lock=build_refresh_lock(settings),
         pages=pages,
         declared_scopes=declared,
     )

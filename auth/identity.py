@@ -52,6 +52,26 @@ class _TimeoutSession(requests.Session):
         return super().request(method, url, **kwargs)
 
 
+class _RefreshNeeded(Exception):
+    """MSAL went to the token endpoint: the cache alone holds no usable access token."""
+
+
+class _CacheOnly:
+    """MSAL's transport for cache look-ups: discovery goes through, token requests stop."""
+
+    def __init__(self, http_client: requests.Session) -> None:
+        self._http_client = http_client
+
+    def get(self, url, **kwargs):
+        return self._http_client.get(url, **kwargs)
+
+    def post(self, url, **kwargs):
+        raise _RefreshNeeded
+
+    def close(self) -> None:
+        """The shared session stays open for the other requests."""
+
+
 class Identity:
     """The app's confidential client at the identity provider. One per Flask app."""
 
@@ -64,7 +84,7 @@ class Identity:
         self._metadata_failed_at: float | None = None
         self._metadata_lock = threading.Lock()
 
-    def _msal_app(self, token_cache: msal.TokenCache | None = None):
+    def _msal_app(self, token_cache: msal.TokenCache | None = None, *, http_client=None):
         s = self.settings
         return msal.ConfidentialClientApplication(
             s.client_id,
@@ -74,7 +94,7 @@ class Identity:
             instance_discovery=s.instance_discovery,
             token_cache=token_cache,
             http_cache=self._http_cache,
-            http_client=self._http_client,
+            http_client=http_client or self._http_client,
             # CP1: we can handle claims challenges (Continuous Access Evaluation).
             client_capabilities=["CP1"],
             app_name=APP_NAME,
@@ -147,6 +167,26 @@ class Identity:
             token_cache=token_cache.serialize(),
         )
 
+    def cached_token(
+        self, token_cache: str | None, home_account_id: str, scopes: Iterable[str]
+    ) -> str | None:
+        """The access token MSAL would answer with from the cache alone, or None when it
+        would go to the token endpoint (expired, nearly expired or missing).
+
+        MSAL itself decides, with a transport that stops at its first token request, so
+        no refresh and no write happens here. Raises SignInRequired without the account.
+        """
+        scopes = list(scopes)
+        cache = msal.SerializableTokenCache()
+        cache.deserialize(token_cache)
+        msal_app = self._msal_app(cache, http_client=_CacheOnly(self._http_client))
+        account = _account(msal_app, home_account_id, scopes)
+        try:
+            result = msal_app.acquire_token_silent_with_error(scopes, account)
+        except _RefreshNeeded:
+            return None
+        return result["access_token"] if result and "access_token" in result else None
+
     def acquire(
         self,
         token_cache: str | None,
@@ -164,12 +204,7 @@ class Identity:
         cache = msal.SerializableTokenCache()
         cache.deserialize(token_cache)
         msal_app = self._msal_app(cache)
-        account = next(
-            (a for a in msal_app.get_accounts() if a.get("home_account_id") == home_account_id),
-            None,
-        )
-        if account is None:
-            raise SignInRequired(tuple(scopes), reason="no account in token cache")
+        account = _account(msal_app, home_account_id, scopes)
         try:
             result = msal_app.acquire_token_silent_with_error(
                 scopes, account, force_refresh=force_refresh
@@ -242,6 +277,16 @@ class Identity:
         with self._metadata_lock:
             self._metadata = metadata
         return metadata
+
+
+def _account(msal_app, home_account_id: str, scopes: list[str]) -> dict:
+    account = next(
+        (a for a in msal_app.get_accounts() if a.get("home_account_id") == home_account_id),
+        None,
+    )
+    if account is None:
+        raise SignInRequired(tuple(scopes), reason="no account in token cache")
+    return account
 
 
 def log_safe(value: object) -> str:

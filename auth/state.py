@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cachelib import BaseCache
 from flask import current_app
 
 from app_config import Settings
 
 from .identity import Identity
 from .pending import PendingSignIns
+from .refresh_lock import RefreshLock
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,9 @@ class AuthState:
     settings: Settings
     identity: Identity
     pending: PendingSignIns
+    # The store flask-session keeps sessions in, and one refresh at a time per session.
+    sessions: BaseCache
+    refresh_lock: RefreshLock
     # Endpoint -> what it needs, collected from the registered views in init_app.
     pages: dict[str, PageRequirement] = field(default_factory=dict)
     # Every scope a page declares: the only ones /login asks for on request.

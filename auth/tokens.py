@@ -1,14 +1,23 @@
-"""Access tokens for the signed-in user, from their token cache in the session."""
+"""Access tokens for the signed-in user, from their token cache in the session.
+
+A valid cached access token is answered without a lock and without writing anything.
+A refresh is single-flight per session: under the session's refresh lock the request
+reads the token cache the store holds now (another request may have refreshed it
+since this one began), uses it if it has a usable token, and otherwise refreshes and
+writes the new cache to the store at once, so the requests waiting for the lock and
+every request that starts later find it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flask import request
+from flask import current_app, request, session
 
 from . import user_session
 from .errors import SignInRequired
 from .state import current_state
+from .user_session import SignedInUser
 
 
 def token_for(scopes: Iterable[str], *, force_refresh: bool = False) -> str:
@@ -21,15 +30,67 @@ def token_for(scopes: Iterable[str], *, force_refresh: bool = False) -> str:
     user = user_session.current_user()
     if user is None:
         raise SignInRequired(scopes, reason="not signed in")
-    token, changed_cache = current_state().identity.acquire(
-        user_session.token_cache(),
-        user.home_account_id,
-        scopes,
-        force_refresh=force_refresh,
-        next_path=request.full_path.rstrip("?"),
-    )
-    if changed_cache is not None:
-        user_session.save_token_cache(changed_cache)
-    if force_refresh:
+    identity = current_state().identity
+    own_cache = user_session.token_cache()
+    cached = identity.cached_token(own_cache, user.home_account_id, scopes)
+    if cached is not None and not force_refresh:
+        return cached
+    unchanged_before = not session.modified
+    with current_state().refresh_lock.held(session.sid):
+        stored = _stored_session(user)
+        latest = stored.get(user_session.TOKEN_CACHE) if stored else own_cache
+        if latest != own_cache:
+            renewed = identity.cached_token(latest, user.home_account_id, scopes)
+            # Under force_refresh, only a token other than the one Graph refused will do.
+            if renewed is not None and renewed != cached:
+                _keep(user, latest, force_refresh, unchanged_before)
+                return renewed
+        token, changed_cache = identity.acquire(
+            latest,
+            user.home_account_id,
+            scopes,
+            force_refresh=force_refresh,
+            next_path=request.full_path.rstrip("?"),
+        )
+        _keep(user, changed_cache or latest, force_refresh, unchanged_before)
+        return token
+
+
+def _stored_session(user: SignedInUser) -> dict | None:
+    """This session as the store holds it now, while it is still this user's."""
+    record = current_state().sessions.get(_store_key())
+    if not isinstance(record, dict):
+        return None  # signed out, or expired
+    stored_user = record.get(user_session.USER) or {}
+    return record if stored_user.get("home_account_id") == user.home_account_id else None
+
+
+def _keep(
+    user: SignedInUser, token_cache: str | None, refreshed: bool, unchanged_before: bool
+) -> None:
+    """Put TOKEN_CACHE (and the time of a forced refresh) in this request's session, and
+    into the stored session now, under the lock, rather than when the response is sent:
+    a write at the end of a slow request could put back a cache older than a later one."""
+    if token_cache != user_session.token_cache():
+        user_session.save_token_cache(token_cache)
+    if refreshed:
         user_session.mark_refreshed()
-    return token
+    # Read again: the session may have changed, or ended, while the refresh was under way.
+    stored = _stored_session(user)
+    if stored is None:
+        return  # nothing to write into: what the response's own save does is its business
+    keys = (user_session.TOKEN_CACHE, user_session.REFRESHED_AT)
+    updated = stored | {key: session[key] for key in keys if key in session}
+    if updated != stored:
+        lifetime = int(current_app.permanent_session_lifetime.total_seconds())
+        if not current_state().sessions.set(_store_key(), updated, timeout=lifetime):
+            return  # the response's own save will try again
+    if unchanged_before:
+        # The store holds all this request changed: writing it again when the response
+        # is sent could only replace a newer refresh with this one.
+        session.modified = False
+
+
+def _store_key() -> str:
+    # Where flask-session keeps this session in the store.
+    return current_app.session_interface.key_prefix + session.sid
