@@ -4,17 +4,21 @@ Each is kept server-side under a digest of its `state`, expires, and can be take
 only once. It is bound to the browser that started it by a cookie: the identity
 provider's form_post is a cross-site POST, which the Lax session cookie does not
 come with, so the binding cookie is SameSite=None.
+
+Anyone can start a sign-in without signing in, so what one costs is bounded: a record
+holds only what the callback needs, within RECORD_BUDGET.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from cachelib import BaseCache
 from flask import Request, Response
@@ -22,6 +26,11 @@ from flask import Request, Response
 from session_store import StoreUnavailable
 
 KEY_PREFIX = "authflow:"
+# What MSAL's acquire_token_by_auth_code_flow reads; not auth_uri, which is most of the size.
+FLOW_FIELDS = ("state", "nonce", "code_verifier", "redirect_uri", "scope", "claims_challenge")
+# A record's size as JSON: under 2 KB as either backend stores it (pickle is no larger).
+# With every scope, a 300-character redirect URI and 512 of claims there is still room.
+RECORD_BUDGET = 1900
 BINDING_COOKIE = "auth_flow"
 # A copy without attributes, for clients that keep Secure cookies off plain http.
 LEGACY_BINDING_COOKIE = BINDING_COOKIE + "_legacy"
@@ -69,14 +78,16 @@ class PendingSignIns:
         binding = _binding_from(request)
         if not _BINDING.match(binding):
             binding = secrets.token_urlsafe(32)
-        kept = {key: value for key, value in flow.items() if key != "auth_uri"}
         record = PendingSignIn(
-            flow=kept,
+            flow={key: flow[key] for key in FLOW_FIELDS if key in flow},
             binding_digest=_digest(binding),
             next_path=next_path,
             extra_scopes=extra_scopes,
             expires_at=self.clock() + self.lifetime,
         )
+        if stored_length(asdict(record)) > RECORD_BUDGET:
+            # A long (or much escaped) `next` gives way: the rest the callback must have.
+            record = replace(record, next_path="/")
         if not self.store.set(_key(flow["state"]), asdict(record), timeout=self.lifetime):
             raise StoreUnavailable("the pending sign-in could not be saved")
         return binding
@@ -110,6 +121,11 @@ class PendingSignIns:
         if not https:
             response.set_cookie(LEGACY_BINDING_COOKIE, binding, **options)
         return response
+
+
+def stored_length(value: object) -> int:
+    """How many bytes `value` takes in a record, escapes included."""
+    return len(json.dumps(value, separators=(",", ":")))
 
 
 def _binding_from(request: Request) -> str:

@@ -1,0 +1,184 @@
+"""Anonymous sign-ins are bounded: small records whatever the request carries.
+
+Anyone can call /login, and each call keeps a pending sign-in until its callback, so
+what a call may store is capped on every backend: files (the default) and Redis (a
+real redis-server on a free loopback port).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+import redis
+
+from app import create_app
+
+DECLARED_SCOPES = [
+    "User.ReadBasic.All",
+    "Group.Read.All",
+    "Directory.AccessAsUser.All",
+    "Files.Read",
+    "Files.Read.All",
+    "Sites.Read.All",
+]
+# What the sign-in code allows at most (auth/sign_in.py), restated as the user sees it.
+NEXT_CAP = 1024
+CLAIMS_CAP = 512
+RECORD_BUDGET = 2048
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory) -> Iterator[str]:
+    server = shutil.which("redis-server")
+    assert server, "redis-server is needed (scripts/test.sh installs it)"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        cwd=tmp_path_factory.mktemp("redis"),
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    try:
+        for _ in range(200):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.025)  # waiting for the server to listen, not timing anything
+        yield url
+    finally:
+        client.close()
+        process.terminate()
+        process.wait(timeout=10)
+
+
+class FileRecords:
+    """Every file the app wrote under the test's folder (sessions and sign-ins)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def all(self) -> dict[str, bytes]:
+        return {str(p): p.read_bytes() for p in self.folder.rglob("*") if p.is_file()}
+
+
+class RedisRecords:
+    """Every key in the Redis database the app uses, with its raw value."""
+
+    def __init__(self, url: str) -> None:
+        self.client = redis.Redis.from_url(url)
+
+    def all(self) -> dict[str, bytes]:
+        return {key.decode(): self.client.get(key) for key in self.client.scan_iter()}
+
+
+@pytest.fixture(params=["files", "redis"])
+def backend(request, env, emulator, tmp_path):
+    """(app, records) on each session backend, Redis emptied first."""
+    if request.param == "files":
+        return create_app(env), FileRecords(tmp_path)
+    url = request.getfixturevalue("redis_url")
+    records = RedisRecords(url)
+    records.client.flushdb()
+    request.addfinalizer(records.client.close)
+    return create_app(env | {"SESSION_TYPE": "redis", "REDIS_URL": url}), records
+
+
+def login(client, **params) -> str:
+    """/login with PARAMS; the state of the sign-in it started."""
+    response = client.get("/login?" + urlencode(params, doseq=True))
+    assert response.status_code == 302
+    return parse_qs(urlsplit(response.headers["Location"]).query)["state"][0]
+
+
+def claims_of(length: int) -> str:
+    """A JSON object, shaped as a claims challenge, of LENGTH bytes once kept (escaped)."""
+    head, tail = '{"access_token":{"xms_pad":"', '"}}'
+    escapes = (head + tail).count('"')
+    return head + "x" * (length - 2 - escapes - len(head) - len(tail)) + tail
+
+
+def holding(records, state: str) -> list[str]:
+    return [name for name, value in records.all().items() if state.encode() in value]
+
+
+def host_of(length: int) -> str:
+    """A host name of LENGTH characters, in labels of at most 63 as DNS has them."""
+    labels = ["a" * 62] * ((length - 9) // 63)
+    return ".".join([*labels, "b" * (length - 8 - 63 * len(labels))]) + ".example"
+
+
+# The longest host /login accepts: its redirect URI has 300 characters.
+LONGEST_HOST = host_of(300 - len("http:///getAToken"))
+
+
+@pytest.mark.parametrize(
+    "host, params",
+    [
+        ("localhost", {"next": "/" + "a" * 60_000, "claims": claims_of(100_000)}),
+        # The most a request can make the app keep: everything at its cap, every scope.
+        (
+            LONGEST_HOST,
+            {
+                "next": "/" + "a" * (NEXT_CAP - 1),
+                "claims": claims_of(CLAIMS_CAP),
+                "scope": DECLARED_SCOPES,
+            },
+        ),
+        # Under the cap in characters, three times over it once escaped.
+        ("localhost", {"next": "/files/" + "\u00e9" * 600}),
+    ],
+    ids=["60KB-next-100KB-claims", "at-the-caps", "escaped-next"],
+)
+def test_a_pending_sign_in_stays_under_2_kb_whatever_the_request_carries(backend, host, params):
+    app, records = backend
+    response = app.test_client().get(
+        "/login?" + urlencode(params, doseq=True), base_url=f"http://{host}"
+    )
+    assert response.status_code == 302
+    state = parse_qs(urlsplit(response.headers["Location"]).query)["state"][0]
+    assert holding(records, state), "the pending sign-in was stored"
+    sizes = {name: len(value) for name, value in records.all().items()}
+    assert max(sizes.values()) < RECORD_BUDGET, sizes
+
+
+def test_a_next_longer_than_the_cap_leads_home_after_sign_in(client_sign_in):
+    response = client_sign_in("/people?q=" + "x" * NEXT_CAP)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/"
+
+
+def test_a_next_at_the_cap_is_kept(client_sign_in):
+    next_path = "/people?q=" + "x" * (NEXT_CAP - len("/people?q="))
+    response = client_sign_in(next_path)
+    assert response.status_code == 303
+    assert response.headers["Location"] == next_path
+
+
+@pytest.mark.parametrize("length, asked", [(CLAIMS_CAP, True), (CLAIMS_CAP + 1, False)])
+def test_claims_longer_than_the_cap_are_not_asked_for(client, emulator, length, asked):
+    claims = claims_of(length)
+    response = client.get("/login?" + urlencode({"claims": claims}))
+    assert response.status_code == 302
+    sent = parse_qs(urlsplit(response.headers["Location"]).query).get("claims", ["{}"])[0]
+    assert ("xms_pad" in json.loads(sent)["access_token"]) is asked
+
+
+def test_a_host_header_no_browser_sends_stores_nothing(client, emulator, tmp_path):
+    records = FileRecords(tmp_path)
+    before = records.all()
+    host = ".".join(["a" * 60] * 50) + ".example"  # 3,058 characters; DNS allows 253
+    response = client.get("/login?next=/", base_url=f"http://{host}")
+    assert response.status_code == 400
+    assert records.all() == before
