@@ -1,4 +1,4 @@
-"""Anonymous sign-ins are bounded: small records whatever the request carries.
+"""Anonymous sign-ins are bounded: small records, a few per browser.
 
 Anyone can call /login, and each call keeps a pending sign-in until its callback, so
 what a call may store is capped on every backend: files (the default) and Redis (a
@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import redis
+from app_helpers import ADELE
 
 from app import create_app
 
@@ -182,3 +183,33 @@ def test_a_host_header_no_browser_sends_stores_nothing(client, emulator, tmp_pat
     response = client.get("/login?next=/", base_url=f"http://{host}")
     assert response.status_code == 400
     assert records.all() == before
+
+
+def test_a_browsers_sixth_sign_in_drops_its_oldest(backend, emulator):
+    app, _ = backend
+    browser = app.test_client()
+    started = []
+    for _ in range(6):
+        response = browser.get("/login?next=/")
+        started.append(response.headers["Location"])
+    oldest = emulator.sign_in(started[0], ADELE)
+    response = browser.post("/getAToken", data=oldest)
+    assert response.status_code == 400
+    assert "Your sign-in expired" in response.get_data(as_text=True)
+    for auth_uri in started[1:]:
+        form = emulator.sign_in(auth_uri, ADELE)
+        assert browser.post("/getAToken", data=form).status_code == 303
+
+
+def test_clients_without_cookies_do_not_drop_each_others_sign_ins(backend, emulator):
+    """Each is a browser of its own: six of them leave six sign-ins that all still work."""
+    app, _ = backend
+    anonymous = app.test_client(use_cookies=False)
+    started = [anonymous.get("/login?next=/") for _ in range(6)]
+    for response in started:
+        form = emulator.sign_in(response.headers["Location"], ADELE)
+        browser = app.test_client()
+        for cookie in response.headers.getlist("Set-Cookie"):
+            name, value = cookie.split(";", 1)[0].split("=", 1)
+            browser.set_cookie(name, value)
+        assert browser.post("/getAToken", data=form).status_code == 303
