@@ -63,6 +63,8 @@ class Settings:
     # Graph throttling: how often to retry, and the longest Retry-After worth waiting for.
     graph_max_retries: int = 2
     graph_max_retry_after: float = 5.0
+    # With file sessions, where pending sign-ins live (by default beside the sessions).
+    sign_in_file_dir: str = "flask_session_sign_ins"
 
     @property
     def discovery_url(self) -> str:
@@ -188,6 +190,8 @@ def load_settings(environ: Mapping[str, str]) -> tuple[Settings, list[Problem]]:
         identity_timeout=number("IDENTITY_TIMEOUT", 15.0, 0.5, 120, whole=False),
         graph_max_retries=number("GRAPH_MAX_RETRIES", 2, 0, 5),
         graph_max_retry_after=number("GRAPH_MAX_RETRY_AFTER", 5.0, 0, 60, whole=False),
+        sign_in_file_dir=text("SIGN_IN_FILE_DIR")
+        or (text("SESSION_FILE_DIR") or "flask_session").rstrip("/\\") + "_sign_ins",
     )
     return settings, problems
 

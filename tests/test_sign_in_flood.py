@@ -1,4 +1,4 @@
-"""Anonymous sign-ins are bounded: small records, a few per browser.
+"""Anonymous sign-ins are bounded: small records, a few per browser, gone once expired.
 
 Anyone can call /login, and each call keeps a pending sign-in until its callback, so
 what a call may store is capped on every backend: files (the default) and Redis (a
@@ -13,6 +13,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -21,6 +22,8 @@ import redis
 from app_helpers import ADELE
 
 from app import create_app
+from app_config import load_settings
+from expiring_files import ExpiringFileCache
 
 DECLARED_SCOPES = [
     "User.ReadBasic.All",
@@ -213,3 +216,59 @@ def test_clients_without_cookies_do_not_drop_each_others_sign_ins(backend, emula
             name, value = cookie.split(";", 1)[0].split("=", 1)
             browser.set_cookie(name, value)
         assert browser.post("/getAToken", data=form).status_code == 303
+
+
+def test_expired_sign_ins_are_gone_from_disk(app, tmp_path, time_machine):
+    time_machine.move_to(datetime.now(UTC))
+    records = FileRecords(tmp_path)
+    anonymous = app.test_client(use_cookies=False)
+    flood = [login(anonymous, next="/" + "a" * 1000) for _ in range(3)]
+    assert all(holding(records, state) for state in flood)
+    # Ten minutes' timeout, and the tenth of it in which its folder of files expires.
+    time_machine.shift(timedelta(minutes=11))
+    latest = login(anonymous)
+    assert [state for state in flood if holding(records, state)] == []
+    assert holding(records, latest)
+
+
+def test_every_redis_key_of_a_sign_in_expires(redis_url, env, emulator):
+    app = create_app(env | {"SESSION_TYPE": "redis", "REDIS_URL": redis_url})
+    records = RedisRecords(redis_url)
+    records.client.flushdb()
+    browser = app.test_client()
+    for _ in range(3):
+        login(browser, next="/")
+    login(app.test_client(use_cookies=False), next="/")
+    ttls = {key: records.client.ttl(key) for key in records.all()}
+    assert len(ttls) >= 4  # the four sign-ins, and whatever else they keep
+    assert all(0 < ttl <= 600 for ttl in ttls.values()), ttls
+    records.client.close()
+
+
+def test_a_pending_sign_in_file_can_be_deleted_only_once(tmp_path):
+    """Of two racing callbacks for one state, only the one whose delete succeeds goes on."""
+    store = ExpiringFileCache(str(tmp_path), max_timeout=600)
+    assert store.set("authflow:s", {"next_path": "/"}, timeout=600)
+    assert store.get("authflow:s") == {"next_path": "/"}
+    assert store.delete("authflow:s") is True
+    assert store.delete("authflow:s") is False
+    assert store.get("authflow:s") is None
+
+
+def test_a_rewritten_record_keeps_only_its_latest_copy(tmp_path, time_machine):
+    time_machine.move_to(datetime.now(UTC))
+    store = ExpiringFileCache(str(tmp_path), max_timeout=600)
+    store.set("authflow-browser:b", ["first"], timeout=600)
+    time_machine.shift(timedelta(minutes=5))
+    store.set("authflow-browser:b", ["first", "second"], timeout=600)
+    assert len([p for p in tmp_path.rglob("*") if p.is_file()]) == 1
+    time_machine.shift(timedelta(minutes=7))  # past the first write's expiry, not the second's
+    store.set("authflow:other", {}, timeout=600)
+    assert store.get("authflow-browser:b") == ["first", "second"]
+
+
+def test_pending_sign_ins_live_beside_file_sessions_unless_told(env):
+    settings, _ = load_settings(env)
+    assert settings.sign_in_file_dir == env["SESSION_FILE_DIR"] + "_sign_ins"
+    settings, _ = load_settings(env | {"SIGN_IN_FILE_DIR": "/var/cache/app-sign-ins"})
+    assert settings.sign_in_file_dir == "/var/cache/app-sign-ins"
