@@ -29,7 +29,11 @@ SLICES = 10
 
 
 class ExpiringFileCache(BaseCache):
-    """A cachelib store of JSON values whose timeouts are at most `max_timeout` seconds."""
+    """A cachelib store of JSON values whose timeouts are at most `max_timeout` seconds.
+
+    As cachelib's stores do, a failed write returns False (the app then answers with
+    its "temporarily unavailable" page) and a failed read returns None.
+    """
 
     def __init__(self, directory: str, max_timeout: int) -> None:
         super().__init__(default_timeout=max_timeout)
@@ -43,8 +47,8 @@ class ExpiringFileCache(BaseCache):
                 expires_at, value = json.loads(path.read_bytes())
             except FileNotFoundError:
                 continue
-            except (OSError, ValueError):
-                log.warning("unreadable pending sign-in file %s", path.name, exc_info=True)
+            except (OSError, ValueError) as exc:
+                log.warning("cannot read pending sign-in file %s: %s", path.name, _why(exc))
                 return None
             return value if expires_at > time.time() else None
         return None
@@ -54,23 +58,24 @@ class ExpiringFileCache(BaseCache):
         if not 0 < timeout <= self.max_timeout:
             raise ValueError(f"timeout must be from 1 to {self.max_timeout} seconds")
         now = time.time()
-        self._delete_expired_slices(now)
         expires_at = now + timeout
         folder = self.directory / str(math.ceil(expires_at / self.slice_seconds))
         target = folder / _filename(key)
         try:
+            self._delete_expired_slices(now)
             folder.mkdir(parents=True, exist_ok=True)
+            # Written aside and renamed, so a reader never sees half a file.
             fd, temporary = tempfile.mkstemp(dir=folder, prefix=".")
             with os.fdopen(fd, "w") as file:
                 json.dump([expires_at, value], file, separators=(",", ":"))
             os.replace(temporary, target)
-        except OSError:
-            log.warning("could not write a pending sign-in file", exc_info=True)
+            # An earlier copy (a record rewritten with a later expiry) lies in another slice.
+            for path in self._paths(key):
+                if path != target:
+                    path.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("cannot write pending sign-ins in %s: %s", self.directory, _why(exc))
             return False
-        # An earlier copy (a record rewritten with a later expiry) lies in another slice.
-        for path in self._paths(key):
-            if path != target:
-                path.unlink(missing_ok=True)
         return True
 
     def delete(self, key: str) -> bool:
@@ -82,6 +87,9 @@ class ExpiringFileCache(BaseCache):
                 deleted = True
             except FileNotFoundError:
                 continue
+            except OSError as exc:
+                log.warning("cannot delete pending sign-in file %s: %s", path.name, _why(exc))
+                return False
         return deleted
 
     def has(self, key: str) -> bool:
@@ -108,6 +116,10 @@ class ExpiringFileCache(BaseCache):
             # A slice's folder holds files expiring up to the end of the slice.
             if name.isdigit() and int(name) * self.slice_seconds < now:
                 shutil.rmtree(self.directory / name, ignore_errors=True)
+
+
+def _why(exc: Exception) -> str:
+    return getattr(exc, "strerror", None) or type(exc).__name__
 
 
 def _filename(key: str) -> str:

@@ -272,3 +272,13 @@ def test_pending_sign_ins_live_beside_file_sessions_unless_told(env):
     assert settings.sign_in_file_dir == env["SESSION_FILE_DIR"] + "_sign_ins"
     settings, _ = load_settings(env | {"SIGN_IN_FILE_DIR": "/var/cache/app-sign-ins"})
     assert settings.sign_in_file_dir == "/var/cache/app-sign-ins"
+
+
+def test_a_sign_in_folder_that_cannot_be_written_is_a_clear_503(env, emulator, tmp_path, caplog):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    client = create_app(env | {"SIGN_IN_FILE_DIR": str(blocker / "sign-ins")}).test_client()
+    response = client.get("/login")
+    assert response.status_code == 503
+    assert "Temporarily unavailable" in response.get_data(as_text=True)
+    assert "cannot write pending sign-ins in" in caplog.text
