@@ -26,7 +26,7 @@ from app_config import load_settings
 from expiring_files import ExpiringFileCache
 
 EVERY_DECLARED_SCOPE = "every scope a page declares"
-# What the sign-in code allows at most (auth/sign_in.py), restated as the user sees it.
+# The caps of auth/sign_in.py, restated: a test that imported them would follow any change.
 NEXT_CAP = 1024
 CLAIMS_CAP = 512
 RECORD_BUDGET = 2048
@@ -53,6 +53,8 @@ def redis_url(tmp_path_factory) -> Iterator[str]:
                 break
             except redis.ConnectionError:
                 time.sleep(0.025)  # waiting for the server to listen, not timing anything
+        else:
+            pytest.fail("redis-server did not start")
         yield url
     finally:
         client.close()
@@ -80,15 +82,21 @@ class RedisRecords:
         return {key.decode(): self.client.get(key) for key in self.client.scan_iter()}
 
 
+@pytest.fixture
+def redis_records(redis_url) -> Iterator[RedisRecords]:
+    records = RedisRecords(redis_url)
+    records.client.flushdb()
+    yield records
+    records.client.close()
+
+
 @pytest.fixture(params=["files", "redis"])
 def backend(request, env, emulator, tmp_path):
     """(app, records) on each session backend, Redis emptied first."""
     if request.param == "files":
         return create_app(env), FileRecords(tmp_path)
+    records = request.getfixturevalue("redis_records")
     url = request.getfixturevalue("redis_url")
-    records = RedisRecords(url)
-    records.client.flushdb()
-    request.addfinalizer(records.client.close)
     return create_app(env | {"SESSION_TYPE": "redis", "REDIS_URL": url}), records
 
 
@@ -133,7 +141,7 @@ LONGEST_HOST = host_of(300 - len("http:///getAToken"))
                 "scope": EVERY_DECLARED_SCOPE,
             },
         ),
-        # Under the cap in characters, three times over it once escaped.
+        # Under the cap in characters, 3.6 KB once escaped (JSON writes \u00e9 in 6 bytes).
         ("localhost", {"next": "/files/" + "\u00e9" * 600}),
     ],
     ids=["60KB-next-100KB-claims", "at-the-caps", "escaped-next"],
@@ -226,10 +234,9 @@ def test_expired_sign_ins_are_gone_from_disk(app, tmp_path, time_machine):
     assert holding(records, latest)
 
 
-def test_every_redis_key_of_a_sign_in_expires(redis_url, env, emulator):
+def test_every_redis_key_of_a_sign_in_expires(redis_url, redis_records, env, emulator):
     app = create_app(env | {"SESSION_TYPE": "redis", "REDIS_URL": redis_url})
-    records = RedisRecords(redis_url)
-    records.client.flushdb()
+    records = redis_records
     browser = app.test_client()
     for _ in range(3):
         login(browser, next="/")
@@ -237,7 +244,6 @@ def test_every_redis_key_of_a_sign_in_expires(redis_url, env, emulator):
     ttls = {key: records.client.ttl(key) for key in records.all()}
     assert len(ttls) >= 4  # the four sign-ins, and whatever else they keep
     assert all(0 < ttl <= 600 for ttl in ttls.values()), ttls
-    records.client.close()
 
 
 def test_a_pending_sign_in_file_can_be_deleted_only_once(tmp_path):
