@@ -65,6 +65,8 @@ class Settings:
     graph_max_retry_after: float = 5.0
     # Every Graph call of one page shares this many seconds.
     page_deadline: float = 15.0
+    # With file sessions, where pending sign-ins live (by default beside the sessions).
+    sign_in_file_dir: str = "flask_session_sign_ins"
 
     @property
     def discovery_url(self) -> str:
@@ -201,6 +203,8 @@ def load_settings(environ: Mapping[str, str]) -> tuple[Settings, list[Problem]]:
         graph_max_retries=number("GRAPH_MAX_RETRIES", 2, 0, 5),
         graph_max_retry_after=number("GRAPH_MAX_RETRY_AFTER", 5.0, 0, 60, whole=False),
         page_deadline=number("PAGE_DEADLINE", 15.0, 1, 300, whole=False),
+        sign_in_file_dir=text("SIGN_IN_FILE_DIR")
+        or (text("SESSION_FILE_DIR") or "flask_session").rstrip("/\\") + "_sign_ins",
     )
     return settings, problems
 

@@ -16,6 +16,7 @@ from cachelib import BaseCache
 from flask import Flask, g
 
 from app_config import Settings
+from expiring_files import ExpiringFileCache
 
 from . import user_session
 from .decorator import REQUIREMENT_ATTRIBUTE, is_personal_account, login_required, page_scopes
@@ -66,7 +67,7 @@ def init_app(app: Flask, settings: Settings, store: BaseCache) -> None:
     app.extensions["auth"] = AuthState(
         settings=settings,
         identity=Identity(settings),
-        pending=PendingSignIns(store, lifetime=settings.sign_in_timeout),
+        pending=PendingSignIns(_pending_store(settings, store), lifetime=settings.sign_in_timeout),
         sessions=store,
         refresh_lock=build_refresh_lock(settings),
         pages=pages,
@@ -76,6 +77,13 @@ def init_app(app: Flask, settings: Settings, store: BaseCache) -> None:
     app.before_request(_load_user)
     app.context_processor(_sign_out_form)
     app.after_request(allow_sign_out_redirect)
+
+
+def _pending_store(settings: Settings, store: BaseCache) -> BaseCache:
+    """Redis expires each key by its TTL; files go to their own folder, pruned by expiry."""
+    if settings.session_type == "redis":
+        return store
+    return ExpiringFileCache(settings.sign_in_file_dir, max_timeout=settings.sign_in_timeout)
 
 
 def can_open(endpoint: str) -> bool:

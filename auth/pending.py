@@ -4,17 +4,23 @@ Each is kept server-side under a digest of its `state`, expires, and can be take
 only once. It is bound to the browser that started it by a cookie: the identity
 provider's form_post is a cross-site POST, which the Lax session cookie does not
 come with, so the binding cookie is SameSite=None.
+
+Anyone can start a sign-in without signing in, so what one costs is bounded: a record
+holds only what the callback needs, within RECORD_BUDGET, and a browser has at most
+MAX_PER_BROWSER sign-ins under way. A client that sends no cookies is a new browser
+every time; what bounds it is the store's expiry.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from cachelib import BaseCache
 from flask import Request, Response
@@ -22,6 +28,15 @@ from flask import Request, Response
 from session_store import StoreUnavailable
 
 KEY_PREFIX = "authflow:"
+# Per browser, by the binding's digest: the keys of its latest sign-ins, oldest first.
+BROWSER_PREFIX = "authflow-browser:"
+# Sign-ins under way in one browser (tabs, pages asking consent); a new one drops the oldest.
+MAX_PER_BROWSER = 5
+# What MSAL's acquire_token_by_auth_code_flow reads; not auth_uri, which is most of the size.
+FLOW_FIELDS = ("state", "nonce", "code_verifier", "redirect_uri", "scope", "claims_challenge")
+# A record's size as JSON: under 2 KB as either backend stores it (pickle is no larger).
+# With every scope, a 300-character redirect URI and 512 of claims there is still room.
+RECORD_BUDGET = 1900
 BINDING_COOKIE = "auth_flow"
 # A copy without attributes, for clients that keep Secure cookies off plain http.
 LEGACY_BINDING_COOKIE = BINDING_COOKIE + "_legacy"
@@ -69,16 +84,20 @@ class PendingSignIns:
         binding = _binding_from(request)
         if not _BINDING.match(binding):
             binding = secrets.token_urlsafe(32)
-        kept = {key: value for key, value in flow.items() if key != "auth_uri"}
         record = PendingSignIn(
-            flow=kept,
+            flow={key: flow[key] for key in FLOW_FIELDS if key in flow},
             binding_digest=_digest(binding),
             next_path=next_path,
             extra_scopes=extra_scopes,
             expires_at=self.clock() + self.lifetime,
         )
-        if not self.store.set(_key(flow["state"]), asdict(record), timeout=self.lifetime):
+        if stored_length(asdict(record)) > RECORD_BUDGET:
+            # A long (or much escaped) `next` gives way: the rest the callback must have.
+            record = replace(record, next_path="/")
+        key = _key(flow["state"])
+        if not self.store.set(key, asdict(record), timeout=self.lifetime):
             raise StoreUnavailable("the pending sign-in could not be saved")
+        self._limit_per_browser(record.binding_digest, key)
         return binding
 
     def take(self, request: Request, state: str | None) -> PendingSignIn:
@@ -97,6 +116,20 @@ class PendingSignIns:
             raise StartedElsewhere(record.next_path)
         return record
 
+    def _limit_per_browser(self, binding_digest: str, key: str) -> None:
+        """Remember `key` as the browser's newest sign-in; forget those past MAX_PER_BROWSER.
+
+        Two sign-ins started by one browser at the same instant may both miss the other
+        here; then one of them is not counted, and still expires with its lifetime.
+        """
+        browser_key = BROWSER_PREFIX + binding_digest
+        latest = [*(self.store.get(browser_key) or []), key]
+        dropped, latest = latest[:-MAX_PER_BROWSER], latest[-MAX_PER_BROWSER:]
+        if dropped:
+            self.store.delete_many(*dropped)
+        if not self.store.set(browser_key, latest, timeout=self.lifetime):
+            raise StoreUnavailable("the pending sign-in could not be saved")
+
     def set_binding(self, response: Response, binding: str, *, https: bool) -> Response:
         """Set the binding cookie so the browser returns it with the cross-site form_post.
 
@@ -110,6 +143,11 @@ class PendingSignIns:
         if not https:
             response.set_cookie(LEGACY_BINDING_COOKIE, binding, **options)
         return response
+
+
+def stored_length(value: object) -> int:
+    """How many bytes `value` takes in a record, escapes included."""
+    return len(json.dumps(value, separators=(",", ":")))
 
 
 def _binding_from(request: Request) -> str:

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable
 from urllib.parse import urlencode, urlsplit
 
-from flask import Response, redirect, request, url_for
+from flask import Response, abort, redirect, request, url_for
 from werkzeug.exceptions import SecurityError
 
 from . import user_session
@@ -17,11 +17,21 @@ from .state import current_state
 from .user_session import SignedInUser
 
 log = logging.getLogger(__name__)
+# Each /login keeps its `next` and `claims` until the callback, so both are capped.
+# Longer than any link of this app (a "more" link's cursor is under 1 KB); else home.
+MAX_NEXT_LENGTH = 1024
+# Claims challenges (CAE, Conditional Access) are JSON of about 100 bytes; longer ones
+# (as stored, escapes included) are ignored.
+MAX_CLAIMS_LENGTH = 512
+# A host name has at most 253 characters; a longer Host header is no browser's.
+MAX_REDIRECT_URI_LENGTH = 300
 
 
 def safe_next_path(value: str | None) -> str:
     """Return `value` if it is a path on this site, else '/' (no open redirects)."""
-    if not value or not value.startswith("/") or value.startswith("//"):
+    if not value or len(value) > MAX_NEXT_LENGTH:
+        return "/"
+    if not value.startswith("/") or value.startswith("//"):
         return "/"
     # Browsers read a backslash as a slash and drop tabs and newlines.
     if "\\" in value or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
@@ -37,10 +47,13 @@ def start(next_path: str, extra_scopes: Iterable[str] = (), claims: str | None =
     state = current_state()
     base = state.settings.scopes
     extra = tuple(s for s in extra_scopes if s in state.declared_scopes and s not in base)
+    redirect_uri = _redirect_uri()
+    if len(redirect_uri) > MAX_REDIRECT_URI_LENGTH:
+        abort(400, "That address is not this site's.")
     user = user_session.current_user()
     flow = state.identity.start(
         [*base, *extra],
-        redirect_uri=_redirect_uri(),
+        redirect_uri=redirect_uri,
         claims=claims,
         login_hint=user.username if user and user.username else None,
         next_path=next_path,

@@ -14,6 +14,7 @@ from security_headers import content_security_policy
 from . import sign_in, user_session
 from .errors import SignInRequired
 from .identity import log_safe
+from .pending import stored_length
 from .state import current_state
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ def build_blueprint(redirect_path: str) -> Blueprint:
         return sign_in.start(
             sign_in.safe_next_path(request.args.get("next")),
             extra_scopes=request.args.getlist("scope"),
-            claims=claims if claims is not None and _is_json_object(claims) else None,
+            claims=claims if claims is not None and _is_claims_challenge(claims) else None,
         )
 
     @bp.route(redirect_path, methods=["GET", "POST"])
@@ -99,7 +100,10 @@ def forget_signed_out(response: Response) -> Response:
     return response
 
 
-def _is_json_object(value: str) -> bool:
+def _is_claims_challenge(value: str) -> bool:
+    """A JSON object short enough to keep with a pending sign-in, escapes included."""
+    if stored_length(value) > sign_in.MAX_CLAIMS_LENGTH:
+        return False
     try:
         return isinstance(json.loads(value), dict)
     except ValueError:
