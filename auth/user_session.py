@@ -48,7 +48,8 @@ def begin(user: SignedInUser, token_cache: str, claims: str | None = None) -> No
 
 
 def end() -> None:
-    session.clear()
+    """Sign out: the session ends server-side for good, and its cookie is cleared."""
+    current_app.session_interface.end(session)
 
 
 def csrf_token() -> str | None:
