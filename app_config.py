@@ -63,6 +63,9 @@ class Settings:
     # Graph throttling: how often to retry, and the longest Retry-After worth waiting for.
     graph_max_retries: int = 2
     graph_max_retry_after: float = 5.0
+    # Seconds to reach Redis and to wait for its answer: a paused Redis costs one timeout.
+    redis_connect_timeout: float = 1.0
+    redis_timeout: float = 2.0
 
     @property
     def discovery_url(self) -> str:
@@ -188,6 +191,8 @@ def load_settings(environ: Mapping[str, str]) -> tuple[Settings, list[Problem]]:
         identity_timeout=number("IDENTITY_TIMEOUT", 15.0, 0.5, 120, whole=False),
         graph_max_retries=number("GRAPH_MAX_RETRIES", 2, 0, 5),
         graph_max_retry_after=number("GRAPH_MAX_RETRY_AFTER", 5.0, 0, 60, whole=False),
+        redis_connect_timeout=number("REDIS_CONNECT_TIMEOUT", 1.0, 0.05, 30, whole=False),
+        redis_timeout=number("REDIS_TIMEOUT", 2.0, 0.05, 30, whole=False),
     )
     return settings, problems
 

@@ -27,7 +27,7 @@ from graph import (
     NoDrive,
 )
 from permissions import describe_scopes
-from session_store import STORE_ERRORS, StoreUnavailable
+from session_store import STORE_ERRORS, StoreUnavailable, log_outage
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +183,7 @@ def _http_error_page(code: int, name: str, description: str | None) -> str:
 
 def _store_unavailable(error: Exception):
     # Redis or the session folder failed: opening the session, or saving a pending sign-in.
-    log.error("session store unavailable: %s", type(error).__name__)
+    log_outage(error)
     return render_template("store_unavailable.html"), 503, {"Retry-After": "30"}
 
 

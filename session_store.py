@@ -8,45 +8,88 @@ finish even when the browser withholds the session cookie (see auth/pending.py).
 A session that ends (sign-out) leaves a tombstone under its id's digest, and no
 session is written back over a tombstone: a request that started before the
 sign-out cannot bring the session back when it finishes.
+
+When the store cannot be reached, a request's session is an empty
+`UnreachableSession` that is never saved, so nobody's cookie or stored session
+changes during an outage; every page but those marked `works_without_store`
+(sign-out) answers with the store's 503 page, logged once per request.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 import redis
 from cachelib import BaseCache, FileSystemCache, RedisCache
-from flask import Flask, Response
+from flask import Flask, Request, Response, current_app, g, request, session
 from flask_session.base import ServerSideSession
 from flask_session.cachelib import CacheLibSessionInterface
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from app_config import Settings
 
 
 class StoreUnavailable(Exception):
-    """The session store refused a write (cachelib reports some failures as False)."""
+    """The session store failed or refused a write (cachelib reports some failures as False)."""
 
 
-# What opening a session raises when Redis or the session folder cannot be reached.
+# What the store raises when Redis or the session folder cannot be reached.
 STORE_ERRORS: tuple[type[Exception], ...] = (redis.RedisError, OSError, StoreUnavailable)
 ENDED_PREFIX = "ended:"
+WORKS_WITHOUT_STORE = "works_without_store"
+log = logging.getLogger(__name__)
+
+
+class UnreachableSession(ServerSideSession):
+    """The session of a request that could not load it: empty, and never saved."""
+
+    def __init__(self, sid: str, error: Exception) -> None:
+        super().__init__(sid=sid, permanent=True)
+        self.error = error
 
 
 class SessionInterface(CacheLibSessionInterface):
     """flask-session's cachelib sessions, which end for good when `end` is called."""
 
-    def __init__(self, store: BaseCache, settings: Settings) -> None:
+    def __init__(
+        self, store: BaseCache, settings: Settings, redis_client: redis.Redis | None = None
+    ) -> None:
         super().__init__(client=store, permanent=True)
         self.settings = settings
+        self.redis_client = redis_client
+
+    def close(self) -> None:
+        """Let go of the store's connections (for tests: a server process keeps them)."""
+        if self.redis_client is not None:
+            self.redis_client.close()
+
+    def open_session(self, app: Flask, request: Request) -> ServerSideSession:
+        try:
+            return super().open_session(app, request)
+        except STORE_ERRORS as error:
+            return UnreachableSession(request.cookies.get(self.get_cookie_name(app), ""), error)
 
     def end(self, session: ServerSideSession) -> None:
-        """End the session server-side for good; the response then clears its cookie."""
-        # A session lives SESSION_LIFETIME at most, so nothing can write it back later.
-        if not self.cache.set(_ended_key(session.sid), 1, timeout=self.settings.session_lifetime):
-            raise StoreUnavailable("the end of a session could not be recorded")
-        self.cache.delete(self._get_store_id(session.sid))
+        """End the session server-side for good; the response clears its cookie either way.
+
+        Raises StoreUnavailable when the store cannot record it: the stored session
+        then expires by itself.
+        """
         session.clear()
+        if isinstance(session, UnreachableSession):
+            raise StoreUnavailable("the session could not be ended") from session.error
+        try:
+            # A session lives SESSION_LIFETIME at most, so nothing can write it back later.
+            ended = _ended_key(session.sid)
+            if not self.cache.set(ended, 1, timeout=self.settings.session_lifetime):
+                raise StoreUnavailable("the end of a session could not be recorded")
+            self.cache.delete(self._get_store_id(session.sid))
+        except STORE_ERRORS as error:
+            raise StoreUnavailable("the session could not be ended") from error
 
     def save_session(self, app: Flask, session: ServerSideSession, response: Response) -> None:
         if session.accessed:
@@ -55,15 +98,19 @@ class SessionInterface(CacheLibSessionInterface):
             if session.modified:
                 self._delete_cookie(app, response)
             return
-        if not self.should_set_storage(app, session):
+        if isinstance(session, UnreachableSession) or not self.should_set_storage(app, session):
             return
         store_id = self._get_store_id(session.sid)
-        self._upsert_session(app.permanent_session_lifetime, session, store_id)
-        # Checked after the write: a sign-out between a check and the write cannot be missed.
-        if self.cache.has(_ended_key(session.sid)):
-            self.cache.delete(store_id)
+        try:
+            self._upsert_session(app.permanent_session_lifetime, session, store_id)
+            # Checked after the write: a sign-out between a check and the write cannot be missed.
+            ended = self.cache.has(_ended_key(session.sid))
+            if ended:
+                self.cache.delete(store_id)
+        except STORE_ERRORS as error:
+            _show_outage(app, response, error)
             return
-        if self.should_set_cookie(app, session):
+        if not ended and self.should_set_cookie(app, session):
             self._set_cookie(app, session, response)
 
     def _upsert_session(
@@ -96,27 +143,80 @@ class SessionInterface(CacheLibSessionInterface):
         response.vary.add("Cookie")
 
 
+def works_without_store(view: Callable) -> Callable:
+    """Mark a view that answers even when the session store cannot be reached."""
+    setattr(view, WORKS_WITHOUT_STORE, True)
+    return view
+
+
+def log_outage(error: BaseException) -> None:
+    """One log line per request that met the store's failure, however often it did."""
+    if g.get("store_outage_logged"):
+        return
+    g.store_outage_logged = True
+    cause = error.__cause__ if isinstance(error, StoreUnavailable) else None
+    log.error("session store unavailable: %s", type(cause or error).__name__)
+
+
 def init_app(app: Flask, settings: Settings) -> BaseCache:
     """Keep the app's sessions in the configured store and return that store."""
-    store = build_store(settings)
+    client = redis_client(settings) if settings.session_type == "redis" else None
+    store = build_store(settings, client)
     app.config.update(
         PERMANENT_SESSION_LIFETIME=settings.session_lifetime,
         # Write a session only when it changed, not on every request.
         SESSION_REFRESH_EACH_REQUEST=False,
     )
     # flask-session's cachelib interface (its own "filesystem" type is deprecated).
-    app.session_interface = SessionInterface(store, settings)
+    app.session_interface = SessionInterface(store, settings, client)
+    app.before_request(_needs_store)
     return store
 
 
-def build_store(settings: Settings) -> BaseCache:
-    if settings.session_type == "redis":
-        client = redis.Redis.from_url(settings.redis_url, socket_timeout=5)
+def build_store(settings: Settings, client: redis.Redis | None = None) -> BaseCache:
+    if client is not None:
         return RedisCache(host=client, default_timeout=settings.session_lifetime)
     return FileSystemCache(
         settings.session_file_dir, threshold=10_000, default_timeout=settings.session_lifetime
     )
 
 
+def redis_client(settings: Settings) -> redis.Redis:
+    return redis.Redis.from_url(
+        settings.redis_url,
+        socket_connect_timeout=settings.redis_connect_timeout,
+        socket_timeout=settings.redis_timeout,
+        # Once more on a dropped connection (Redis restarted), never on a timeout:
+        # a paused Redis costs one REDIS_TIMEOUT, not redis-py's retries.
+        retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
+    )
+
+
 def _ended_key(sid: str) -> str:
     return ENDED_PREFIX + hashlib.sha256(sid.encode()).hexdigest()
+
+
+def _needs_store() -> None:
+    """A page of a session the store could not load is the store's 503 page."""
+    if not isinstance(session, UnreachableSession) or request.endpoint == "static":
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    if not getattr(view, WORKS_WITHOUT_STORE, False):
+        raise StoreUnavailable("the session could not be loaded") from session.error
+
+
+def _show_outage(app: Flask, response: Response, error: Exception) -> None:
+    """The session could not be saved: the response becomes the store's 503 page."""
+    if g.get("store_outage_logged"):
+        return  # the request already ended on that page
+    outage = StoreUnavailable("the session could not be saved")
+    outage.__cause__ = error
+    page = app.make_response(app.handle_user_exception(outage))
+    response.status_code = page.status_code
+    response.set_data(page.get_data())
+    for name in ("Content-Type", "Retry-After"):
+        response.headers[name] = page.headers[name]
+    # Not a redirect any more, and not the page (or photo) it was going to be.
+    for name in ("Location", "ETag", "Last-Modified", "Content-Disposition"):
+        response.headers.pop(name, None)
+    response.headers["Cache-Control"] = "no-store"

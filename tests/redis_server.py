@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 START_TIMEOUT = 10.0
 
 
@@ -47,19 +49,27 @@ class RedisServer:
     def stop(self) -> None:
         """Shut down (it writes its data out first)."""
         if self.process is not None:
+            self.resume()  # a paused process would not act on SIGTERM
             self.process.terminate()
             self.process.wait(timeout=START_TIMEOUT)
             self.process = None
 
-    @contextmanager
-    def paused(self) -> Iterator[None]:
-        """Frozen: connections open, but nothing is answered (SIGSTOP), until the block ends."""
+    def pause(self) -> None:
+        """Frozen: connections open, but nothing is answered (SIGSTOP)."""
         assert self.process is not None
         os.kill(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGCONT)
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        self.pause()
         try:
             yield
         finally:
-            os.kill(self.process.pid, signal.SIGCONT)
+            self.resume()
 
     @contextmanager
     def down(self) -> Iterator[None]:
@@ -77,3 +87,12 @@ class RedisServer:
                 return sock.recv(16).startswith(b"+PONG")
         except OSError:
             return False
+
+
+@pytest.fixture(name="redis_server")
+def redis_server_fixture(tmp_path) -> Iterator[RedisServer]:
+    """A fresh redis-server for one test (import the fixture into the test module)."""
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()

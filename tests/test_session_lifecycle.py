@@ -7,18 +7,10 @@ import json
 import pytest
 import responses
 from app_helpers import sign_out
-from redis_server import RedisServer
+from redis_server import redis_server_fixture  # noqa: F401 - the redis_server fixture
 
 GRAPH = "https://graph.microsoft.com/v1.0"
 EXPIRED_TOKEN = {"error": {"code": "InvalidAuthenticationToken", "message": "Token expired."}}
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(params=["filesystem", "redis"])
@@ -28,6 +20,12 @@ def env(request, env):
         server = request.getfixturevalue("redis_server")
         env |= {"SESSION_TYPE": "redis", "REDIS_URL": server.url}
     return env
+
+
+@pytest.fixture
+def app(app):
+    yield app
+    app.session_interface.close()  # no Redis connection left for the garbage collector
 
 
 def signed_in(client) -> bool:
