@@ -66,6 +66,8 @@ class Settings:
     # Seconds to reach Redis and to wait for its answer: a paused Redis costs one timeout.
     redis_connect_timeout: float = 1.0
     redis_timeout: float = 2.0
+    # A session unused this long ends (OWASP: 15 to 30 minutes for a low-risk app).
+    session_idle_timeout: int = 30 * 60
 
     @property
     def discovery_url(self) -> str:
@@ -163,6 +165,17 @@ def load_settings(environ: Mapping[str, str]) -> tuple[Settings, list[Problem]]:
             Problem("REDIS_URL", "missing: SESSION_TYPE=redis needs redis://host:6379/0.")
         )
 
+    session_lifetime = number("SESSION_LIFETIME", 8 * 3600, 300, 30 * 24 * 3600)
+    # At least two minutes: the last visit is noted once a minute.
+    idle_timeout = number("SESSION_IDLE_TIMEOUT", 30 * 60, 120, 24 * 3600)
+    if idle_timeout > session_lifetime:
+        problems.append(
+            Problem(
+                "SESSION_IDLE_TIMEOUT",
+                f"must not be longer than SESSION_LIFETIME ({session_lifetime} seconds).",
+            )
+        )
+
     # The number of proxies in front of the app whose X-Forwarded-* headers to believe.
     hops = number("TRUSTED_PROXY_HOPS", 0, 0, 10)
 
@@ -185,7 +198,7 @@ def load_settings(environ: Mapping[str, str]) -> tuple[Settings, list[Problem]]:
         trusted_proxy_hops=hops,
         trusted_hosts=tuple(h for h in text("TRUSTED_HOSTS").replace(",", " ").split() if h),
         sign_in_timeout=number("SIGN_IN_TIMEOUT", 600, 60, 3600),
-        session_lifetime=number("SESSION_LIFETIME", 8 * 3600, 300, 30 * 24 * 3600),
+        session_lifetime=session_lifetime,
         connect_timeout=number("CONNECT_TIMEOUT", 3.05, 0.1, 60, whole=False),
         graph_timeout=number("GRAPH_TIMEOUT", 10.0, 0.5, 120, whole=False),
         identity_timeout=number("IDENTITY_TIMEOUT", 15.0, 0.5, 120, whole=False),
@@ -193,6 +206,7 @@ def load_settings(environ: Mapping[str, str]) -> tuple[Settings, list[Problem]]:
         graph_max_retry_after=number("GRAPH_MAX_RETRY_AFTER", 5.0, 0, 60, whole=False),
         redis_connect_timeout=number("REDIS_CONNECT_TIMEOUT", 1.0, 0.05, 30, whole=False),
         redis_timeout=number("REDIS_TIMEOUT", 2.0, 0.05, 30, whole=False),
+        session_idle_timeout=idle_timeout,
     )
     return settings, problems
 

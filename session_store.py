@@ -9,6 +9,11 @@ A session that ends (sign-out) leaves a tombstone under its id's digest, and no
 session is written back over a tombstone: a request that started before the
 sign-out cannot bring the session back when it finishes.
 
+A session also ends when it has been idle for SESSION_IDLE_TIMEOUT or alive for
+SESSION_LIFETIME: it carries when it started and when it was last seen, checked
+when it is opened, and the store keeps it no longer than it could be used. The
+last visit is noted at most once a minute, so most page views write nothing.
+
 When the store cannot be reached, a request's session is an empty
 `UnreachableSession` that is never saved, so nobody's cookie or stored session
 changes during an outage; every page but those marked `works_without_store`
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -41,6 +47,10 @@ class StoreUnavailable(Exception):
 STORE_ERRORS: tuple[type[Exception], ...] = (redis.RedisError, OSError, StoreUnavailable)
 ENDED_PREFIX = "ended:"
 WORKS_WITHOUT_STORE = "works_without_store"
+STARTED_AT = "_started_at"
+SEEN_AT = "_seen_at"
+# How stale the last-seen time may get before a page view rewrites it.
+SEEN_RESOLUTION = 60
 log = logging.getLogger(__name__)
 
 
@@ -69,7 +79,7 @@ class SessionInterface(CacheLibSessionInterface):
 
     def open_session(self, app: Flask, request: Request) -> ServerSideSession:
         try:
-            return super().open_session(app, request)
+            return self._within_lifetimes(super().open_session(app, request))
         except STORE_ERRORS as error:
             return UnreachableSession(request.cookies.get(self.get_cookie_name(app), ""), error)
 
@@ -90,6 +100,23 @@ class SessionInterface(CacheLibSessionInterface):
             self.cache.delete(self._get_store_id(session.sid))
         except STORE_ERRORS as error:
             raise StoreUnavailable("the session could not be ended") from error
+
+    def _within_lifetimes(self, session: ServerSideSession) -> ServerSideSession:
+        """End the session if idle or old for too long; else note, once a minute, this visit."""
+        if not session:
+            return session
+        now = int(time.time())
+        # A session stored before these stamps existed counts from now.
+        started, seen = session.setdefault(STARTED_AT, now), session.setdefault(SEEN_AT, now)
+        if now - started >= self.settings.session_lifetime:
+            log.info("session ended: older than SESSION_LIFETIME")
+            self.end(session)
+        elif now - seen >= self.settings.session_idle_timeout:
+            log.info("session ended: idle for longer than SESSION_IDLE_TIMEOUT")
+            self.end(session)
+        elif now - seen >= SEEN_RESOLUTION:
+            session[SEEN_AT] = now
+        return session
 
     def save_session(self, app: Flask, session: ServerSideSession, response: Response) -> None:
         if session.accessed:
@@ -116,9 +143,14 @@ class SessionInterface(CacheLibSessionInterface):
     def _upsert_session(
         self, session_lifetime: timedelta, session: ServerSideSession, store_id: str
     ) -> None:
+        now = int(time.time())
+        started, seen = session.setdefault(STARTED_AT, now), session.setdefault(SEEN_AT, now)
+        # Kept only while it could still be used: after that the store forgets it by itself.
+        usable_until = min(
+            seen + self.settings.session_idle_timeout, started + self.settings.session_lifetime
+        )
         # cachelib's file store reports a failed write as False; flask-session ignores it.
-        timeout = int(session_lifetime.total_seconds())
-        if not self.cache.set(store_id, dict(session), timeout=timeout):
+        if not self.cache.set(store_id, dict(session), timeout=max(usable_until - now, 1)):
             raise StoreUnavailable("the session could not be saved")
 
     def _set_cookie(self, app: Flask, session: ServerSideSession, response: Response) -> None:
