@@ -134,7 +134,11 @@ def _graph_failed(error: GraphError):
     if error.status in (401, 403):
         claims = error.claims if isinstance(error, GraphClaimsChallenge) else None
         scopes = auth.current_page_scopes(request.endpoint)
-        decision = auth.after_graph_refusal(error.status, claims, scopes, request.method)
+        try:
+            decision = auth.after_graph_refusal(error.status, claims, scopes, request.method)
+        except STORE_ERRORS as outage:
+            # Renewing may use the session store; raised from a handler, it would be a traceback.
+            return _store_unavailable(outage)
         if decision.action is Action.RETRY:
             return redirect(request.full_path.rstrip("?"))
         if decision.action is Action.SIGN_IN:

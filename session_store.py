@@ -25,8 +25,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Mapping
 
 import redis
 from cachelib import BaseCache, FileSystemCache, RedisCache
@@ -127,31 +126,37 @@ class SessionInterface(CacheLibSessionInterface):
             return
         if isinstance(session, UnreachableSession) or not self.should_set_storage(app, session):
             return
-        store_id = self._get_store_id(session.sid)
+        now = int(time.time())
+        session.setdefault(STARTED_AT, now)
+        session.setdefault(SEEN_AT, now)
         try:
-            self._upsert_session(app.permanent_session_lifetime, session, store_id)
-            # Checked after the write: a sign-out between a check and the write cannot be missed.
-            ended = self.cache.has(_ended_key(session.sid))
-            if ended:
-                self.cache.delete(store_id)
+            stored = self.store(session.sid, session)
         except STORE_ERRORS as error:
             _show_outage(app, response, error)
             return
-        if not ended and self.should_set_cookie(app, session):
+        if stored and self.should_set_cookie(app, session):
             self._set_cookie(app, session, response)
 
-    def _upsert_session(
-        self, session_lifetime: timedelta, session: ServerSideSession, store_id: str
-    ) -> None:
+    def store(self, sid: str, record: Mapping) -> bool:
+        """Write a session's record unless the session has ended; whether it is stored.
+
+        The one way to write a session, also for code that writes one before its response
+        is sent. The store keeps it only while it could still be used.
+        """
         now = int(time.time())
-        started, seen = session.setdefault(STARTED_AT, now), session.setdefault(SEEN_AT, now)
-        # Kept only while it could still be used: after that the store forgets it by itself.
         usable_until = min(
-            seen + self.settings.session_idle_timeout, started + self.settings.session_lifetime
+            record.get(SEEN_AT, now) + self.settings.session_idle_timeout,
+            record.get(STARTED_AT, now) + self.settings.session_lifetime,
         )
+        key = self._get_store_id(sid)
         # cachelib's file store reports a failed write as False; flask-session ignores it.
-        if not self.cache.set(store_id, dict(session), timeout=max(usable_until - now, 1)):
+        if not self.cache.set(key, dict(record), timeout=max(usable_until - now, 1)):
             raise StoreUnavailable("the session could not be saved")
+        # Checked after the write: a sign-out between a check and the write cannot be missed.
+        if self.cache.has(_ended_key(sid)):
+            self.cache.delete(key)
+            return False
+        return True
 
     def _set_cookie(self, app: Flask, session: ServerSideSession, response: Response) -> None:
         response.set_cookie(
