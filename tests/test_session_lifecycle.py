@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import responses
-from app_helpers import sign_out
+from app_helpers import sign_out, signed_in
 from redis_server import redis_server_fixture  # noqa: F401 - the redis_server fixture
 
 from app_config import load_settings
@@ -30,10 +30,6 @@ def env(request, env):
 def app(app):
     yield app
     app.session_interface.close()  # no Redis connection left for the garbage collector
-
-
-def signed_in(client) -> bool:
-    return "Welcome, Adele Vance" in client.get("/").get_data(as_text=True)
 
 
 def another_tab(app, client):

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 import responses
-from app_helpers import sign_out_form_token
+from app_helpers import sign_out_form_token, signed_in
 from redis_server import redis_server_fixture  # noqa: F401 - the redis_server fixture
 
 from app_config import load_settings
@@ -33,10 +33,6 @@ def outage(request, redis_server):
 def app(app):
     yield app
     app.session_interface.close()  # no Redis connection left for the garbage collector
-
-
-def signed_in(client) -> bool:
-    return "Welcome, Adele Vance" in client.get("/").get_data(as_text=True)
 
 
 def error_lines(caplog) -> list[str]:
@@ -86,10 +82,7 @@ def test_signing_out_during_an_outage_clears_the_cookie_and_says_the_session_wil
 
 
 def test_a_store_that_fails_before_the_session_is_saved_is_a_clear_503(
-    signed_in_client,
-    redis_server,
-    http_mock,
-    caplog,
+    signed_in_client, redis_server, http_mock, caplog
 ):
     def graph_then_outage(request):
         # Graph refuses the token; by the time the renewed tokens are saved, Redis is frozen.
@@ -111,6 +104,8 @@ def test_a_store_that_fails_before_the_session_is_saved_is_a_clear_503(
 
 
 @pytest.mark.parametrize("name", ["REDIS_TIMEOUT", "REDIS_CONNECT_TIMEOUT"])
-def test_store_timeouts_are_checked_settings(env, name):
-    _, problems = load_settings(env | {name: "0"})
+def test_store_timeouts_are_checked_settings(name):
+    _, problems = load_settings(
+        {"CLIENT_ID": "c", "CLIENT_SECRET": "s", "FLASK_DEBUG": "1", name: "0"}
+    )
     assert [p.variable for p in problems] == [name]
