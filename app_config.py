@@ -67,6 +67,11 @@ class Settings:
     page_deadline: float = 15.0
     # With file sessions, where pending sign-ins live (by default beside the sessions).
     sign_in_file_dir: str = "flask_session_sign_ins"
+    # Seconds to reach Redis and to wait for its answer: a paused Redis costs one timeout.
+    redis_connect_timeout: float = 1.0
+    redis_timeout: float = 2.0
+    # A session unused this long ends (OWASP: 15 to 30 minutes for a low-risk app).
+    session_idle_timeout: int = 30 * 60
 
     @property
     def discovery_url(self) -> str:
@@ -164,6 +169,17 @@ def load_settings(environ: Mapping[str, str]) -> tuple[Settings, list[Problem]]:
             Problem("REDIS_URL", "missing: SESSION_TYPE=redis needs redis://host:6379/0.")
         )
 
+    session_lifetime = number("SESSION_LIFETIME", 8 * 3600, 300, 30 * 24 * 3600)
+    # At least two minutes: the last visit is noted once a minute.
+    idle_timeout = number("SESSION_IDLE_TIMEOUT", 30 * 60, 120, 24 * 3600)
+    if idle_timeout > session_lifetime:
+        problems.append(
+            Problem(
+                "SESSION_IDLE_TIMEOUT",
+                f"must not be longer than SESSION_LIFETIME ({session_lifetime} seconds).",
+            )
+        )
+
     # The number of proxies in front of the app whose X-Forwarded-* headers to believe.
     hops = number("TRUSTED_PROXY_HOPS", 0, 0, 10)
 
@@ -196,7 +212,7 @@ def load_settings(environ: Mapping[str, str]) -> tuple[Settings, list[Problem]]:
         trusted_proxy_hops=hops,
         trusted_hosts=trusted_hosts,
         sign_in_timeout=number("SIGN_IN_TIMEOUT", 600, 60, 3600),
-        session_lifetime=number("SESSION_LIFETIME", 8 * 3600, 300, 30 * 24 * 3600),
+        session_lifetime=session_lifetime,
         connect_timeout=number("CONNECT_TIMEOUT", 3.05, 0.1, 60, whole=False),
         graph_timeout=number("GRAPH_TIMEOUT", 10.0, 0.5, 120, whole=False),
         identity_timeout=number("IDENTITY_TIMEOUT", 15.0, 0.5, 120, whole=False),
@@ -205,6 +221,9 @@ def load_settings(environ: Mapping[str, str]) -> tuple[Settings, list[Problem]]:
         page_deadline=number("PAGE_DEADLINE", 15.0, 1, 300, whole=False),
         sign_in_file_dir=text("SIGN_IN_FILE_DIR")
         or (text("SESSION_FILE_DIR") or "flask_session").rstrip("/\\") + "_sign_ins",
+        redis_connect_timeout=number("REDIS_CONNECT_TIMEOUT", 1.0, 0.05, 30, whole=False),
+        redis_timeout=number("REDIS_TIMEOUT", 2.0, 0.05, 30, whole=False),
+        session_idle_timeout=idle_timeout,
     )
     return settings, problems
 

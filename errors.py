@@ -27,7 +27,7 @@ from graph import (
     NoDrive,
 )
 from permissions import describe_scopes
-from session_store import STORE_ERRORS, StoreUnavailable
+from session_store import STORE_ERRORS, StoreUnavailable, log_outage
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,11 @@ def _graph_failed(error: GraphError):
     if error.status in (401, 403):
         claims = error.claims if isinstance(error, GraphClaimsChallenge) else None
         scopes = auth.current_page_scopes(request.endpoint)
-        decision = auth.after_graph_refusal(error.status, claims, scopes, request.method)
+        try:
+            decision = auth.after_graph_refusal(error.status, claims, scopes, request.method)
+        except STORE_ERRORS as outage:
+            # Renewing may use the session store; raised from a handler, it would be a traceback.
+            return _store_unavailable(outage)
         if decision.action is Action.RETRY:
             return redirect(request.full_path.rstrip("?"))
         if decision.action is Action.SIGN_IN:
@@ -183,7 +187,7 @@ def _http_error_page(code: int, name: str, description: str | None) -> str:
 
 def _store_unavailable(error: Exception):
     # Redis or the session folder failed: opening the session, or saving a pending sign-in.
-    log.error("session store unavailable: %s", type(error).__name__)
+    log_outage(error)
     return render_template("store_unavailable.html"), 503, {"Retry-After": "30"}
 
 

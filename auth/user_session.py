@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
-import secrets
 import time
 from dataclasses import asdict, dataclass
 
@@ -16,8 +16,6 @@ SIGNED_IN_AT = "signed_in_at"
 REFRESHED_AT = "tokens_refreshed_at"
 # The claims challenge the last sign-in answered, if any: the CAE loop guard.
 SIGN_IN_CLAIMS = "sign_in_claims"
-# What the Sign out form posts back: other sites cannot know it (no logout CSRF).
-CSRF_TOKEN = "csrf_token"  # noqa: S105 - a session key, not a secret
 
 
 @dataclass(frozen=True)
@@ -40,7 +38,6 @@ def begin(user: SignedInUser, token_cache: str, claims: str | None = None) -> No
     session[USER] = asdict(user)
     session[TOKEN_CACHE] = token_cache
     session[SIGNED_IN_AT] = int(time.time())
-    session[CSRF_TOKEN] = secrets.token_urlsafe(32)
     if claims:
         session[SIGN_IN_CLAIMS] = claims
     # A fresh session id on sign-in: no session fixation.
@@ -48,17 +45,23 @@ def begin(user: SignedInUser, token_cache: str, claims: str | None = None) -> No
 
 
 def end() -> None:
-    session.clear()
+    """Sign out: the session ends server-side for good, and its cookie is cleared."""
+    current_app.session_interface.end(session)
 
 
-def csrf_token() -> str | None:
-    return session.get(CSRF_TOKEN)
+def csrf_token() -> str:
+    """What the Sign out form posts back: other sites cannot know it (no logout CSRF).
+
+    An HMAC of the session id under the app's key, so sign-out can check it even when
+    the session store is down.
+    """
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, b"sign-out:" + session.sid.encode(), hashlib.sha256).hexdigest()
 
 
 def is_own_form(token: str | None) -> bool:
     """Whether a posted form carries this session's token."""
-    expected = session.get(CSRF_TOKEN)
-    return bool(expected and token) and hmac.compare_digest(expected, token)
+    return bool(token) and hmac.compare_digest(csrf_token().encode(), token.encode())
 
 
 def token_cache() -> str | None:

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
 
 from security_headers import content_security_policy
+from session_store import StoreUnavailable, log_outage, works_without_store
 
 from . import sign_in, user_session
 from .errors import SignInRequired
@@ -48,12 +49,19 @@ def build_blueprint(redirect_path: str) -> Blueprint:
         return render_template("sign_out.html")
 
     @bp.post("/logout")
+    @works_without_store
     def logout():
         """Sign out of this app and of the Microsoft account."""
         if not user_session.is_own_form(request.form.get("csrf_token")):
             abort(400, "That sign-out form is out of date. Go back, reload the page and try again.")
         end_session = sign_in.sign_out_url()
-        user_session.end()
+        try:
+            user_session.end()
+        except StoreUnavailable as outage:
+            # The cookie is cleared all the same; the stored session expires by itself.
+            log_outage(outage)
+            minutes = current_state().settings.session_idle_timeout // 60
+            return render_template("signed_out_here.html", end_session=end_session, minutes=minutes)
         response = redirect(end_session or url_for("main.index"), code=303)
         # The home page says so when the identity provider sends the browser back.
         outcome = "everywhere" if end_session else "here"

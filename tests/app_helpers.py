@@ -46,3 +46,8 @@ def sign_out_form_token(client) -> str:
 def sign_out(client):
     """Press Sign out: the form's POST with its token."""
     return client.post("/logout", data={"csrf_token": sign_out_form_token(client)})
+
+
+def signed_in(client) -> bool:
+    """Whether the home page greets the demo user (Adele Vance) as signed in."""
+    return "Welcome, Adele Vance" in client.get("/").get_data(as_text=True)
