@@ -22,6 +22,7 @@ import redis
 from redis.exceptions import LockError
 
 from app_config import Settings
+from session_store import redis_client
 
 log = logging.getLogger(__name__)
 # How long a request waits for another request's refresh of the same session.
@@ -42,7 +43,8 @@ class RefreshLock(Protocol):
 def build_refresh_lock(settings: Settings) -> RefreshLock:
     """The lock for the configured session store."""
     if settings.session_type == "redis":
-        client = redis.Redis.from_url(settings.redis_url, socket_timeout=5)
+        # The sessions' own client settings: a paused Redis costs one short timeout.
+        client = redis_client(settings)
         # Expires on its own if a worker dies holding it: after the longest refresh.
         return RedisRefreshLock(client, expiry=settings.connect_timeout + settings.identity_timeout)
     return FileRefreshLock(settings.session_file_dir)

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 
 from flask import current_app, request, session
 
+from session_store import StoreUnavailable
+
 from . import user_session
 from .errors import SignInRequired
 from .state import current_state
@@ -82,9 +84,13 @@ def _keep(
     keys = (user_session.TOKEN_CACHE, user_session.REFRESHED_AT)
     updated = stored | {key: session[key] for key in keys if key in session}
     if updated != stored:
-        lifetime = int(current_app.permanent_session_lifetime.total_seconds())
-        if not current_state().sessions.set(_store_key(), updated, timeout=lifetime):
-            return  # the response's own save will try again
+        try:
+            # The session interface's one write path: it honours sign-out and lifetimes.
+            kept = current_app.session_interface.store(session.sid, updated)
+        except StoreUnavailable:
+            return  # the response's own save will try again, or answer 503
+        if not kept:
+            return  # signed out meanwhile: nothing to keep
     if unchanged_before:
         # The store holds all this request changed: writing it again when the response
         # is sent could only replace a newer refresh with this one.
