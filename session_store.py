@@ -1,9 +1,9 @@
 """Server-side storage for sessions and pending sign-ins.
 
 One cachelib store per process: files on disk by default, Redis when the app
-runs on several machines. flask-session keeps the sessions there, and `auth`
-keeps each pending sign-in there under its own key prefix, so a sign-in can
-finish even when the browser withholds the session cookie (see auth/pending.py).
+runs on several machines. Sessions live there; with Redis, so do pending
+sign-ins (under their own key prefix), while with files they have their own
+expiring folder (see auth/pending.py and expiring_files.py).
 
 A session that ends (sign-out) leaves a tombstone under its id's digest, and no
 session is written back over a tombstone: a request that started before the
