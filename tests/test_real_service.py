@@ -138,23 +138,24 @@ def test_the_profile_asks_graph_for_the_department_it_shows(signed_in_client, ht
     assert "Retail" in page
 
 
-def state_of(authorize_url: str) -> str:
-    return parse_qs(urlsplit(authorize_url).query)["state"][0]
+def idp_answers_with_an_error(sign_in, next_path: str, scope: str, **error: str):
+    """Start signing in for SCOPE, and post back the identity provider's error for it."""
+    authorize = sign_in.start(next_path, scope=scope)
+    state = parse_qs(urlsplit(authorize).query)["state"][0]
+    return sign_in.client.post("/getAToken", data={**error, "state": state})
 
 
 def test_a_permission_that_needs_an_administrator_is_explained_with_the_admin_consent_link(
     client_sign_in, emulator
 ):
-    authorize = client_sign_in.start("/groups", scope="Group.Read.All")
     # What Entra sends back when a user leaves its "Need admin approval" page.
-    response = client_sign_in.client.post(
-        "/getAToken",
-        data={
-            "error": "access_denied",
-            "error_subcode": "cancel",
-            "error_description": "AADSTS90094: The grant requires admin permission.",
-            "state": state_of(authorize),
-        },
+    response = idp_answers_with_an_error(
+        client_sign_in,
+        "/groups",
+        "Group.Read.All",
+        error="access_denied",
+        error_subcode="cancel",
+        error_description="AADSTS90094: The grant requires admin permission.",
     )
     page = response.get_data(as_text=True)
     assert response.status_code == 403
@@ -175,15 +176,13 @@ def test_a_permission_that_needs_an_administrator_is_explained_with_the_admin_co
 
 
 def test_a_declined_consent_still_offers_to_try_again(client_sign_in):
-    authorize = client_sign_in.start("/files/", scope="Files.Read")
-    response = client_sign_in.client.post(
-        "/getAToken",
-        data={
-            "error": "access_denied",
-            "error_subcode": "cancel",
-            "error_description": "AADSTS65004: User declined to consent to access the app.",
-            "state": state_of(authorize),
-        },
+    response = idp_answers_with_an_error(
+        client_sign_in,
+        "/files/",
+        "Files.Read",
+        error="access_denied",
+        error_subcode="cancel",
+        error_description="AADSTS65004: User declined to consent to access the app.",
     )
     page = response.get_data(as_text=True)
     assert "You declined the permission" in page and "Try again" in page
@@ -191,15 +190,13 @@ def test_a_declined_consent_still_offers_to_try_again(client_sign_in):
 
 
 def test_a_scope_the_account_type_cannot_have_is_explained(client_sign_in):
-    authorize = client_sign_in.start("/people", scope="User.ReadBasic.All")
-    response = client_sign_in.client.post(
-        "/getAToken",
-        data={
-            "error": "invalid_scope",
-            "error_description": "AADSTS70011: The provided value for the input parameter "
-            "'scope' is not valid.",
-            "state": state_of(authorize),
-        },
+    response = idp_answers_with_an_error(
+        client_sign_in,
+        "/people",
+        "User.ReadBasic.All",
+        error="invalid_scope",
+        error_description="AADSTS70011: The provided value for the input parameter "
+        "'scope' is not valid.",
     )
     page = response.get_data(as_text=True)
     assert response.status_code == 400
