@@ -97,6 +97,27 @@ class GraphNotFound(GraphError):
 
 
 @dataclass(frozen=True)
+class GraphCall:
+    """One call as sent and answered, for the page's "How this page works" panel."""
+
+    method: str
+    # Relative to the endpoint, decoded, with its query: "/users?$top=10".
+    path: str
+    status: int | None
+    duration_ms: int
+    request_id: str | None
+    client_request_id: str
+    # The status of each attempt urllib3 retried before this answer (None: no answer).
+    retried: tuple[int | None, ...] = ()
+    # Why there is no status: "failed (ConnectTimeout)".
+    failure: str | None = None
+
+
+# Where the calls of the page being served are recorded, while developer panels are on.
+_recorded_calls: ContextVar[list[GraphCall] | None] = ContextVar("graph_calls", default=None)
+
+
+@dataclass(frozen=True)
 class Page:
     items: list[dict]
     # Graph's @odata.nextLink, verified to be under the endpoint, sealed into an opaque
@@ -165,6 +186,17 @@ def _claims_from_challenge(header: str) -> str | None:
         )
         return None
     return decoded
+
+
+@contextmanager
+def recording_calls() -> Iterator[list[GraphCall]]:
+    """Every Graph call sent inside is appended to the list this yields."""
+    calls: list[GraphCall] = []
+    token = _recorded_calls.set(calls)
+    try:
+        yield calls
+    finally:
+        _recorded_calls.reset(token)
 
 
 @contextmanager
@@ -374,7 +406,7 @@ class GraphClient:
         if accept:
             request_headers["Accept"] = accept
         request_headers["client-request-id"] = client_request_id
-        call = _LogLine(method, url, params, client_request_id)
+        call = _LogLine(method, url, params, client_request_id, self._base_path)
         try:
             # Session.request (not send) so REQUESTS_CA_BUNDLE and proxy variables are read.
             response = self._session.request(
@@ -405,7 +437,14 @@ class GraphClient:
 class _LogLine:
     """One INFO line per call: no token, no query values (they can hold personal data)."""
 
-    def __init__(self, method: str, url: str, params: dict | None, client_request_id: str) -> None:
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        params: dict | None,
+        client_request_id: str,
+        base_path: str = "",
+    ) -> None:
         parts = urlsplit(url)
         names = [name for name, _ in parse_qsl(parts.query, keep_blank_values=True)]
         names += [name for name, value in (params or {}).items() if value is not None]
@@ -413,6 +452,7 @@ class _LogLine:
         self.path = parts.path + (f" params={','.join(names)}" if names else "")
         self.client_request_id = client_request_id
         self.started = time.monotonic()
+        self._sent = (parts, params, base_path)
 
     def write(self, outcome: str, response: requests.Response | None = None) -> None:
         elapsed_ms = (time.monotonic() - self.started) * 1000
@@ -426,6 +466,34 @@ class _LogLine:
             len(retry.history) if retry is not None else 0,
             response.headers.get("request-id") if response is not None else None,
             self.client_request_id,
+        )
+        recorded = _recorded_calls.get()
+        if recorded is not None:  # developer panels are on
+            recorded.append(self._as_call(outcome, response, elapsed_ms, retry))
+
+    def _as_call(
+        self,
+        outcome: str,
+        response: requests.Response | None,
+        elapsed_ms: float,
+        retry: Retry | None,
+    ) -> GraphCall:
+        parts, params, base_path = self._sent
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        query += [(name, str(value)) for name, value in (params or {}).items() if value is not None]
+        # Decoded for reading; only the user who asked sees it, on their own page, never a log.
+        path = unquote(parts.path.removeprefix(base_path) or "/")
+        if query:
+            path += "?" + "&".join(f"{name}={value}" for name, value in query)
+        return GraphCall(
+            method=self.method,
+            path=path,
+            status=response.status_code if response is not None else None,
+            duration_ms=round(elapsed_ms),
+            request_id=response.headers.get("request-id") if response is not None else None,
+            client_request_id=self.client_request_id,
+            retried=tuple(a.status for a in retry.history) if retry is not None else (),
+            failure=None if response is not None else outcome,
         )
 
 
