@@ -50,6 +50,7 @@ __all__ = [
     "current_state",
     "current_user",
     "forget_signed_out",
+    "id_token_claims",
     "init_app",
     "login_required",
     "sign_in_redirect",
@@ -97,6 +98,16 @@ def current_page_scopes(endpoint: str | None) -> tuple[str, ...]:
     """The scopes the page at `endpoint` needs (the app's SCOPE for pages declaring none)."""
     requirement = current_state().pages.get(endpoint or "", PageRequirement())
     return page_scopes(requirement)
+
+
+def id_token_claims() -> dict:
+    """The signed-in user's ID token claims ({} when signed out or none is kept)."""
+    user = user_session.current_user()
+    if user is None:
+        return {}
+    return current_state().identity.id_token_claims(
+        user_session.token_cache(), user.home_account_id
+    )
 
 
 def _sign_out_form() -> dict:

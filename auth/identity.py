@@ -9,6 +9,8 @@ user reads are chosen by the error handler, not here.
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import re
 import threading
@@ -187,6 +189,19 @@ class Identity:
             return None
         return result["access_token"] if result and "access_token" in result else None
 
+    def id_token_claims(self, token_cache: str | None, home_account_id: str) -> dict:
+        """The claims of the account's ID token in the cache, {} if it holds none.
+
+        The newest one MSAL kept (a refresh may replace the sign-in's), read without a
+        signature check: it came from the token endpoint over TLS, like the sign-in's.
+        """
+        cache = msal.SerializableTokenCache()
+        cache.deserialize(token_cache)
+        query = {"home_account_id": home_account_id, "client_id": self.settings.client_id}
+        for entry in cache.search(msal.TokenCache.CredentialType.ID_TOKEN, query=query):
+            return _jwt_payload(entry.get("secret") or "")
+        return {}
+
     def acquire(
         self,
         token_cache: str | None,
@@ -287,6 +302,18 @@ def _account(msal_app, home_account_id: str, scopes: list[str]) -> dict:
     if account is None:
         raise SignInRequired(tuple(scopes), reason="no account in token cache")
     return account
+
+
+def _jwt_payload(token: str) -> dict:
+    """A JWT's payload as JSON, {} when it is not one."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return {}
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return {}
+    return payload if isinstance(payload, dict) else {}
 
 
 def log_safe(value: object) -> str:
