@@ -12,6 +12,7 @@ from flask import Flask, render_template
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import auth
+import developer_panels
 import directory_pages
 import errors
 import file_pages
@@ -62,6 +63,7 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
     app.register_blueprint(views.bp)
     app.register_blueprint(directory_pages.bp)
     app.register_blueprint(file_pages.bp)
+    developer_panels.init_app(app, settings)
     # After the pages: it collects the scopes their login_required views declare.
     auth.init_app(app, settings, flow_store)
     errors.init_app(app)

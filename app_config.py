@@ -72,6 +72,8 @@ class Settings:
     redis_timeout: float = 2.0
     # A session unused this long ends (OWASP: 15 to 30 minutes for a low-risk app).
     session_idle_timeout: int = 30 * 60
+    # The "How this page works" panels and the Token claims page: on in the demo only.
+    developer_panels: bool = False
 
     @property
     def discovery_url(self) -> str:
@@ -224,6 +226,7 @@ def load_settings(environ: Mapping[str, str]) -> tuple[Settings, list[Problem]]:
         redis_connect_timeout=number("REDIS_CONNECT_TIMEOUT", 1.0, 0.05, 30, whole=False),
         redis_timeout=number("REDIS_TIMEOUT", 2.0, 0.05, 30, whole=False),
         session_idle_timeout=idle_timeout,
+        developer_panels=flag("DEVELOPER_PANELS", False),
     )
     return settings, problems
 
