@@ -16,9 +16,11 @@ import ssl
 from html.parser import HTMLParser
 
 import pytest
+import requests
 from app_helpers import SignIn
 from entra_emulator.certs import make_certificates
 from test_graph_client import Reply, ScriptedGraph
+from test_pages import PAGE_PERMISSIONS
 
 from app import create_app
 from app_config import load_settings
@@ -27,8 +29,6 @@ GRAPH = "https://graph.microsoft.com/v1.0"
 SCRIPT = "<script>alert(1)</script>"
 PANEL = "How this page works"
 DOCS = "https://learn.microsoft.com/graph/api/"
-# What each page asks for beyond sign-in (the emulator grants it as a user would).
-PAGE_PERMISSIONS = ("User.ReadBasic.All", "Group.Read.All")
 
 
 @pytest.fixture
@@ -39,6 +39,7 @@ def env(env):
 
 @pytest.fixture
 def user(signed_in_client, emulator):
+    """A signed-in work-account user who has consented to every page's permission."""
     emulator.grant_consent("adele@contoso.example", PAGE_PERMISSIONS)
     return signed_in_client
 
@@ -98,10 +99,14 @@ def graph_requests(emulator, since: float):
     return emulator.request_log(path="/v1.0/*", since=since)
 
 
+def first_link(client, url: str, prefix: str) -> str:
+    """The first link under `prefix` that the page at `url` offers, as a user would click it."""
+    page = client.get(url).get_data(as_text=True)
+    return re.search(rf'href="({re.escape(prefix)}[^"?]+)"', page).group(1)
+
+
 def group_id(client) -> str:
-    """The first group the Groups page links to, as a user would click it."""
-    page = client.get("/groups").get_data(as_text=True)
-    return re.search(r'href="/groups/([^"?]+)"', page).group(1)
+    return first_link(client, "/groups", "/groups/").removeprefix("/groups/")
 
 
 # -- the panel lists exactly the calls the view sent -------------------------------------
@@ -151,18 +156,66 @@ def test_a_group_page_lists_both_its_calls_with_request_ids_and_reference_links(
     assert "<code>Group.Read.All User.ReadBasic.All</code>" in page
 
 
-def test_a_page_whose_graph_call_failed_shows_the_failure_in_its_panel(signed_in_client, http_mock):
-    http_mock.get(
-        f"{GRAPH}/me",
-        status=400,
-        json={"error": {"code": "BadRequest", "message": "Nope"}},
-        headers={"request-id": "graph-request-7"},
-    )
+def test_every_call_of_every_graph_page_links_its_microsoft_graph_reference_page(
+    user, emulator_graph
+):
+    pages = {
+        "/graphcall": ["user-get"],
+        "/people?q=a": ["user-list"],
+        "/groups": ["user-list-memberof"],
+        first_link(user, "/groups", "/groups/"): ["group-get", "group-list-members"],
+        "/directory": ["organization-list", "user-list-memberof"],
+        "/files/": ["driveitem-list-children"],
+        "/files/Documents": ["driveitem-list-children"],
+        "/search?q=campaign": ["search-query"],
+        "/sites?q=marketing": ["site-search"],
+        first_link(user, "/sites", "/sites/"): ["site-get"],
+    }
+    for url, references in pages.items():
+        response = user.get(url)
+        links = [c["links"] for c in panel(response.get_data(as_text=True)).calls]
+        assert response.status_code == 200, url
+        assert links == [[f"{DOCS}{ref}?view=graph-rest-1.0"] for ref in references], url
+
+
+@pytest.mark.parametrize(
+    ("answer", "status", "request_id"),
+    [
+        (
+            {
+                "status": 400,
+                "json": {"error": {"code": "BadRequest", "message": "Nope"}},
+                "headers": {"request-id": "graph-request-7"},
+            },
+            "400",
+            "graph-request-7",
+        ),
+        ({"body": requests.ConnectionError("refused")}, "failed (ConnectionError)", "—"),
+    ],
+)
+def test_a_page_whose_graph_call_failed_shows_the_failure_in_its_panel(
+    signed_in_client, http_mock, answer, status, request_id
+):
+    http_mock.get(f"{GRAPH}/me", **answer)
 
     page = signed_in_client.get("/graphcall").get_data(as_text=True)
 
     (call,) = panel(page).calls
-    assert (call["Status"], call["request-id"]) == ("400", "graph-request-7")
+    assert (call["Status"], call["request-id"]) == (status, request_id)
+
+
+def test_a_graph_page_that_needs_no_graph_call_says_so(env, emulator):
+    # A personal account (at "common") is told the People page is not for it, without Graph.
+    common = {name: value for name, value in env.items() if name != "TENANT_ID"}
+    sign_in = SignIn(create_app(common).test_client(), emulator)
+    assert sign_in(user="kai.carter@outlook.example").status_code == 303
+
+    response = sign_in.client.get("/people")
+
+    found = panel(response.get_data(as_text=True))
+    assert response.status_code == 403
+    assert found.found and found.calls == []
+    assert "This page view sent no requests to Microsoft Graph." in response.get_data(as_text=True)
 
 
 def test_pages_that_send_nothing_to_graph_have_no_panel(signed_in_client, http_mock):
