@@ -19,6 +19,7 @@ DEFAULT_SCOPES = ("User.Read",)
 # MSAL adds these itself and refuses them in `scopes`.
 RESERVED_SCOPES = frozenset({"openid", "profile", "offline_access"})
 SESSION_TYPES = ("filesystem", "redis")
+LOG_FORMATS = ("text", "json")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]*$")
@@ -72,6 +73,8 @@ class Settings:
     redis_timeout: float = 2.0
     # A session unused this long ends (OWASP: 15 to 30 minutes for a low-risk app).
     session_idle_timeout: int = 30 * 60
+    # "json": every log line a JSON object, for log pipelines.
+    log_format: str = "text"
 
     @property
     def discovery_url(self) -> str:
@@ -193,6 +196,12 @@ def load_settings(environ: Mapping[str, str]) -> tuple[Settings, list[Problem]]:
                 "chooses where sign-in returns.",
             )
         )
+    log_format = text("LOG_FORMAT").lower() or "text"
+    if log_format not in LOG_FORMATS:
+        problems.append(
+            Problem("LOG_FORMAT", f"'{log_format}' is not one of: {', '.join(LOG_FORMATS)}.")
+        )
+        log_format = "text"
     settings = Settings(
         client_id=client_id,
         client_secret=client_secret,
@@ -224,6 +233,7 @@ def load_settings(environ: Mapping[str, str]) -> tuple[Settings, list[Problem]]:
         redis_connect_timeout=number("REDIS_CONNECT_TIMEOUT", 1.0, 0.05, 30, whole=False),
         redis_timeout=number("REDIS_TIMEOUT", 2.0, 0.05, 30, whole=False),
         session_idle_timeout=idle_timeout,
+        log_format=log_format,
     )
     return settings, problems
 
