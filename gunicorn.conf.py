@@ -30,7 +30,8 @@ import log_format  # noqa: E402 - needs the path above
 from app_config import load_settings  # noqa: E402 - needs the path above
 
 load_dotenv()
-_settings, _problems = load_settings(os.environ)  # the app shows any problems on its pages
+# Any problems are the app's to show, on its pages; here only two settings are read.
+_settings, _ = load_settings(os.environ)
 
 
 def _whole_number(name: str, default: int) -> int:
@@ -48,7 +49,6 @@ def _cores() -> int:
 
 
 wsgi_app = "app:create_app()"
-pythonpath = str(HERE)
 bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{os.environ.get('PORT') or 8000}"
 workers = _whole_number("WEB_CONCURRENCY", _whole_number("GUNICORN_WORKERS", 2 * _cores() + 1))
 threads = _whole_number("GUNICORN_THREADS", 4)

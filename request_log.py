@@ -1,9 +1,10 @@
 """One log line per request, and the request id every log line of that request carries.
 
-`RequestLog` wraps the WSGI app, outside everything else: it gives each request an id
-(the proxy's `X-Request-Id` if it is a short safe token, else a new one), sends it back
-as `X-Request-Id`, and when the response ends logs the method, the path without its
-query (search terms and "more" cursors are personal data), the status and the duration.
+`RequestLog` wraps the WSGI app and its middleware (only /healthz answers outside it,
+so probes are not logged): it gives each request an id (the proxy's `X-Request-Id` if
+it is a short safe token, else a new one), sends it back as `X-Request-Id`, and once
+the app has answered logs the method, the path without its query (search terms and
+"more" cursors are personal data), the status and the duration.
 Every log record made while a request runs carries that id as `request_id`, so the
 sign-in events and Graph calls of one request can be found together.
 
@@ -36,13 +37,8 @@ _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 log = logging.getLogger(__name__)
 
 
-def current_request_id() -> str | None:
-    """The id of the request this thread is answering, if any."""
-    return _request_id.get()
-
-
 def init_app(app: Flask) -> None:
-    """Log every request of `app` (call it last: it must wrap every other middleware)."""
+    """Log every request of `app` (call it after every middleware it should wrap)."""
     _stamp_records_with_request_id()
     _quiet_dev_server_request_lines()
     app.wsgi_app = RequestLog(app.wsgi_app)  # type: ignore[method-assign]
