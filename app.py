@@ -17,13 +17,15 @@ import directory_pages
 import errors
 import file_pages
 import graph
+import health
+import log_format
+import request_log
 import security_headers
 import session_store
 import views
 from app_config import Problem, load_settings
 
 log = logging.getLogger(__name__)
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
@@ -35,7 +37,7 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
         environ = test_config
     settings, problems = load_settings(environ)
 
-    _configure_logging()
+    log_format.configure(settings.log_format)
     app = Flask(__name__)
     if problems:
         return _config_error_app(app, problems)
@@ -68,18 +70,10 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
     auth.init_app(app, settings, flow_store)
     errors.init_app(app)
     security_headers.init_app(app)
+    # In front of Flask: the request log, and outside it /healthz (probes are not logged).
+    request_log.init_app(app)
+    health.init_app(app, settings)
     return app
-
-
-def _configure_logging() -> None:
-    """INFO lines to stderr, unless the server or the test runner set logging up already."""
-    root = logging.getLogger()
-    if root.handlers:
-        return
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
 
 
 def _config_error_app(app: Flask, problems: list[Problem]) -> Flask:
@@ -94,4 +88,6 @@ def _config_error_app(app: Flask, problems: list[Problem]) -> Flask:
     def config_error(path: str):
         return render_template("config_error.html", problems=problems), 503
 
+    request_log.init_app(app)
+    health.init_app(app, None)
     return app

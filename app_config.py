@@ -19,6 +19,7 @@ DEFAULT_SCOPES = ("User.Read",)
 # MSAL adds these itself and refuses them in `scopes`.
 RESERVED_SCOPES = frozenset({"openid", "profile", "offline_access"})
 SESSION_TYPES = ("filesystem", "redis")
+LOG_FORMATS = ("text", "json")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]*$")
@@ -74,6 +75,8 @@ class Settings:
     session_idle_timeout: int = 30 * 60
     # The "How this page works" panels and the Token claims page: on in the demo only.
     developer_panels: bool = False
+    # "json": every log line a JSON object, for log pipelines.
+    log_format: str = "text"
 
     @property
     def discovery_url(self) -> str:
@@ -195,6 +198,12 @@ def load_settings(environ: Mapping[str, str]) -> tuple[Settings, list[Problem]]:
                 "chooses where sign-in returns.",
             )
         )
+    log_format = text("LOG_FORMAT").lower() or "text"
+    if log_format not in LOG_FORMATS:
+        problems.append(
+            Problem("LOG_FORMAT", f"'{log_format}' is not one of: {', '.join(LOG_FORMATS)}.")
+        )
+        log_format = "text"
     settings = Settings(
         client_id=client_id,
         client_secret=client_secret,
@@ -227,6 +236,7 @@ def load_settings(environ: Mapping[str, str]) -> tuple[Settings, list[Problem]]:
         redis_timeout=number("REDIS_TIMEOUT", 2.0, 0.05, 30, whole=False),
         session_idle_timeout=idle_timeout,
         developer_panels=flag("DEVELOPER_PANELS", False),
+        log_format=log_format,
     )
     return settings, problems
 

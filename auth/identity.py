@@ -229,9 +229,12 @@ class Identity:
             raise AuthError.unreachable("refresh", next_path) from None
         changed = cache.serialize() if cache.has_state_changed else None
         if result and "access_token" in result:
+            if changed is not None:
+                log.info("token refresh completed")
             return result["access_token"], changed
         result = result or {}
         reason = result.get("suberror") or result.get("error") or "no token"
+        log.info("token refresh refused: %s", log_safe(reason))
         # interaction_required (MFA step-up, sign-in frequency) may name claims to ask for.
         claims = result.get("claims")
         raise SignInRequired(

@@ -60,8 +60,10 @@ def build_blueprint(redirect_path: str) -> Blueprint:
         except StoreUnavailable as outage:
             # The cookie is cleared all the same; the stored session expires by itself.
             log_outage(outage)
+            log.info("sign-out completed in this browser; the stored session expires by itself")
             minutes = current_state().settings.session_idle_timeout // 60
             return render_template("signed_out_here.html", end_session=end_session, minutes=minutes)
+        log.info("sign-out completed")
         response = redirect(end_session or url_for("main.index"), code=303)
         # The home page says so when the identity provider sends the browser back.
         outcome = "everywhere" if end_session else "here"
