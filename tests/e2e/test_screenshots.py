@@ -8,6 +8,7 @@ import struct
 import subprocess
 import sys
 
+import pytest
 from processes import ROOT
 
 SCREENS = ROOT / "test-artifacts" / "screens"
@@ -39,6 +40,8 @@ def png_size(data: bytes) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
+# 25-80 s here on a shared 2-core machine, by its load: the default 120 s is too tight.
+@pytest.mark.timeout(240)
 def test_every_page_is_photographed_at_desktop_and_phone_size_and_fits_a_phone():
     shutil.rmtree(SCREENS, ignore_errors=True)  # no shot of an earlier run counts
     run = subprocess.run(
@@ -46,7 +49,7 @@ def test_every_page_is_photographed_at_desktop_and_phone_size_and_fits_a_phone()
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=100,
+        timeout=200,
     )
     assert (SCREENS / "report.json").exists(), run.stderr[-2000:]
     report = json.loads((SCREENS / "report.json").read_text())
