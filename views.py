@@ -15,29 +15,21 @@ from flask import (
 )
 
 import auth
+import display
 from auth import login_required
 from graph import current_client, resources
 from graph.models import Photo
+from navigation import navigation_context
 
 bp = Blueprint("main", __name__)
-# The pages the navigation offers to a signed-in user, in order.
-NAV_LINKS = (
-    ("main.graphcall", "Profile"),
-    ("directory.people", "People"),
-    ("directory.groups", "Groups"),
-    ("directory.organization", "Directory"),
-    ("files.my_files", "My files"),
-    ("files.search", "File search"),
-    ("files.sites", "Sites"),
-)
 
 
 @bp.app_context_processor
 def navigation() -> dict:
-    # Only the pages this kind of account can use (personal accounts have no directory).
-    return {
-        "nav_links": [(e, label) for e, label in NAV_LINKS if not g.get("user") or auth.can_open(e)]
-    }
+    return navigation_context(request.endpoint)
+
+
+bp.add_app_template_filter(display.file_size)
 
 
 @bp.route("/")
