@@ -10,7 +10,7 @@ from urllib.parse import unquote_plus
 from flask import Blueprint, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from . import cae, token_faults
+from . import cae, membership_claims, token_faults
 from .aad_errors import OAuthError, unknown_tenant
 from .accounts import is_personal
 from .endpoints import ENTRA, Authority, authority_for, oidc_authority, tenant_issuer
@@ -267,6 +267,7 @@ def issue_tokens(
             RefreshGrant(authority.kind, client_id, user_id, scopes, sid, evidence=evidence)
         )
     if "openid" in scopes.oidc:
+        client = directory.find_client(client_id)
         body["id_token"] = state.signer.id_token(
             issuer=issuer,
             client_id=client_id,
@@ -276,7 +277,8 @@ def issue_tokens(
             sid=sid,
             now=now,
             mint=minter(state.signer, variant, "id_token", tid),
-            optional_claims=directory.find_client(client_id).get("optional_claims", ()),
+            optional_claims=client.get("optional_claims", ()),
+            extra=membership_claims.id_token_claims(directory, client, user),
         )
     if authority.kind == ENTRA and request.form.get("client_info") == "1":
         body["client_info"] = client_info(user["id"], tid)
