@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+from cryptography import x509
 from werkzeug.serving import BaseWSGIServer
 
 from . import accounts, cae, client_credentials, federation, headless, net, transport
@@ -107,6 +108,7 @@ class Emulator:
 
     def settings(self) -> dict:
         """The emulator.json contents."""
+        token_file = self._demo_issuer.token_file
         return {
             "authority": self.authority,
             "common_authority": self.common_authority,
@@ -121,7 +123,7 @@ class Emulator:
             "users": [{k: u[k] for k in ("upn", "name", "label")} for u in self.users],
             "pid": os.getpid(),
             "federated_issuer": self.federated_issuer,
-            "federated_token_file": str(self._demo_issuer.token_file or "") or None,
+            "federated_token_file": str(token_file) if token_file else None,
         }
 
     def write_settings(self) -> None:
@@ -415,7 +417,7 @@ class Emulator:
             self.state.directory.register_client(client)
 
     def register_client_certificate(
-        self, certificate: str | bytes | object, client_id: str | None = None
+        self, certificate: str | bytes | x509.Certificate, client_id: str | None = None
     ) -> dict:
         """Upload a certificate (PEM, or a cryptography x509.Certificate) to the app (the
         demo client without CLIENT_ID): client assertions signed with its key and naming it
@@ -427,7 +429,7 @@ class Emulator:
     def trust_certificate_subject(
         self,
         subject_name: str,
-        issuer_certificate: str | bytes | object,
+        issuer_certificate: str | bytes | x509.Certificate,
         client_id: str | None = None,
     ) -> None:
         """Subject name and issuer (SNI) authentication: assertions carrying, in x5c, any
@@ -474,9 +476,10 @@ class Emulator:
         audience: str = client_credentials.TOKEN_EXCHANGE_AUDIENCE,
         lifetime: int = federation.DEFAULT_LIFETIME,
     ) -> str:
-        """A token from the demo issuer, as a workload would get one: pass it to MSAL as
-        client_credential={"client_assertion": token}. SUBJECT: the demo client's
-        credential's ("demo-workload") by default; LIFETIME in seconds, emulator clock."""
+        """A token from the demo issuer, as a workload would get one. MSAL takes the method
+        itself, client_credential={"client_assertion": emu.federated_token}, and calls it
+        for a fresh token. SUBJECT: the demo client's credential's ("demo-workload") by
+        default; LIFETIME in seconds, emulator clock."""
         return federation.mint_demo_token(
             self.state, self._demo_issuer, subject, audience, lifetime
         )
