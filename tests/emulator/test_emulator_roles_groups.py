@@ -46,14 +46,7 @@ def token_for(emulator, upn: str, scopes) -> str:
 
 
 def post(emulator, token: str, path: str, body) -> requests.Response:
-    with requests.Session() as session:
-        emulator.mount(session)
-        return session.post(
-            f"{emulator.graph_endpoint}{path}",
-            json=body,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=10,
-        )
+    return graph(emulator, token, path, "POST", json=body)
 
 
 def all_pages(emulator, token: str, path: str, **params) -> list[dict]:
@@ -63,13 +56,7 @@ def all_pages(emulator, token: str, path: str, **params) -> list[dict]:
     for _ in range(50):
         if "@odata.nextLink" not in page:
             return items
-        with requests.Session() as session:
-            emulator.mount(session)
-            page = session.get(
-                page["@odata.nextLink"],
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=10,
-            ).json()
+        page = graph(emulator, token, page["@odata.nextLink"]).json()
         items += page["value"]
     raise AssertionError("more than 50 pages")
 
