@@ -44,12 +44,16 @@ def signed_in(emulator, upn: str, scopes, segment: str | None = None, **sign_in_
     return result
 
 
-def graph(emulator, token: str, path: str, **params) -> requests.Response:
+def graph(emulator, token: str, path: str, method: str = "GET", **kwargs) -> requests.Response:
+    """A Graph call in-process: keyword arguments are query parameters, or `json=` a body."""
+    body = kwargs.pop("json", None)
     with requests.Session() as session:
         emulator.mount(session)
-        return session.get(
-            f"{emulator.graph_endpoint}{path}",
-            params=params,
+        return session.request(
+            method,
+            path if path.startswith("https://") else f"{emulator.graph_endpoint}{path}",
+            params=kwargs,
+            json=body,
             headers={"Authorization": f"Bearer {token}"},
             timeout=10,
         )

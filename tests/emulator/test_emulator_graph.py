@@ -71,7 +71,7 @@ def test_users_are_paged_with_next_link(graph):
         page = graph(link).json()
         names += [u["displayName"] for u in page["value"]]
         link = page.get("@odata.nextLink")
-    assert len(names) == len(set(names)) == 14  # members and the guest; no personal accounts
+    assert len(names) == len(set(names)) == 15  # members and the guest; no personal accounts
     assert graph("/users", params={"$top": "1000"}).status_code == 400
 
 

@@ -11,9 +11,11 @@ from . import (
     browser,
     control,
     control_consent,
+    control_credentials,
     control_features,
     discovery,
     downloads,
+    federation,
     request_log,
     signout,
     token_endpoint,
@@ -26,11 +28,13 @@ from .state import EmulatorState
 class Apps:
     https: Flask  # discovery, tokens, keys, Graph, control API (what MSAL and Graph clients call)
     http: Flask  # authorize, sign-in, consent and sign-out pages, downloads (what browsers visit)
+    demo_issuer: federation.DemoIssuer  # the workload issuer served on the https listener
 
 
-def _https_app(state: EmulatorState) -> Flask:
+def _https_app(state: EmulatorState, demo_issuer: federation.DemoIssuer) -> Flask:
     app = Flask(__name__)
     app.extensions["emulator"] = state
+    app.extensions["federated_issuer"] = demo_issuer
     app.json.sort_keys = False  # keep Graph's @odata.* keys first, as Graph does
     app.json.ensure_ascii = False
     app.register_blueprint(discovery.bp)
@@ -39,6 +43,8 @@ def _https_app(state: EmulatorState) -> Flask:
     app.register_blueprint(control.bp)
     app.register_blueprint(control_features.bp)
     app.register_blueprint(control_consent.bp)
+    app.register_blueprint(control_credentials.bp)
+    app.register_blueprint(federation.bp)
     app.register_blueprint(signout.bp)
     request_log.install(app)
     return app
@@ -56,4 +62,7 @@ def _http_app(state: EmulatorState) -> Flask:
 
 
 def build_apps(state: EmulatorState) -> Apps:
-    return Apps(https=_https_app(state), http=_http_app(state))
+    demo_issuer = federation.DemoIssuer()
+    return Apps(
+        https=_https_app(state, demo_issuer), http=_http_app(state), demo_issuer=demo_issuer
+    )

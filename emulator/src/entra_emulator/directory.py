@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .accounts import CONSENT_ADMIN_ROLES, CONSUMER_SEGMENTS, graph_id, has_onedrive, is_personal
+from .membership_claims import check_registration
 
 DEFAULT_DATA_FILE = Path(__file__).with_name("tenant.json")
 
@@ -89,6 +90,8 @@ class Directory:
         client["redirect_uris"] = list(client["redirect_uris"]) + list(extra_redirect_uris)
         self.client = client  # the demo client, the one emulator.json names
         self.clients: dict[str, dict] = {client["client_id"]: client}
+        # (client id, jti) -> (digest, exp) of client assertions seen (client_assertions.py)
+        self.client_assertions_seen: dict[tuple[str, str], tuple[str, float]] = {}
         self.users: list[dict] = []  # the organization's directory: members and guests
         self._users_by_key: dict[str, dict] = {}
         for user in data["users"]:
@@ -99,6 +102,8 @@ class Directory:
         for user in self.personal_users:
             self._index(user)
         self.groups = [self._with_member_ids(g) for g in data["groups"]]
+        self.groups += [self._with_member_ids(g) for g in generated_groups(data)]
+        self._nest_groups()
         self.roles = [self._with_member_ids(r) for r in data["directoryRoles"]]
         self.drives: dict[str, Drive] = {}
         self.items: dict[str, DriveItem] = {}
@@ -108,6 +113,7 @@ class Directory:
             self._add_onedrive(user, self._onedrive_template)
         for site in data["sites"]:
             self._add_site(site)
+        check_registration(self, self.client)  # app roles and group claims add up
 
     def _index_user(self, user: dict) -> None:
         user.setdefault("tenant_id", self.tenant_id)
@@ -174,6 +180,28 @@ class Directory:
         groups = [g for g in self.groups if user_id in g["member_ids"]]
         roles = [r for r in self.roles if user_id in r["member_ids"]]
         return groups, roles
+
+    def transitive_groups(self, user_id: str) -> list[dict]:
+        """Every group the user is in, directly or through groups inside groups, in tenant
+        order (what transitiveMemberOf, getMemberObjects and the groups claim count)."""
+        found = {g["id"] for g in self.groups if user_id in g["member_ids"]}
+        frontier = set(found)
+        while frontier:  # ends: each round adds only groups not found before
+            frontier = {
+                g["id"] for g in self.groups if frontier & set(g["member_group_ids"])
+            } - found
+            found |= frontier
+        return [g for g in self.groups if g["id"] in found]
+
+    def _nest_groups(self) -> None:
+        """A group's "groupMembers" (display names) are groups inside it."""
+        by_name = {g["displayName"]: g for g in self.groups}
+        for group in self.groups:
+            names = group.pop("groupMembers", [])
+            missing = sorted(set(names) - by_name.keys())
+            if missing:
+                raise ValueError(f"no group named {', '.join(missing)}")
+            group["member_group_ids"] = [by_name[name]["id"] for name in names]
 
     def onedrive_of(self, user_id: str) -> Drive | None:
         """None for a user without a OneDrive (no licence, or a guest)."""
@@ -269,6 +297,28 @@ class Directory:
             if is_folder:
                 self._add_children(seed, item, entry["children"])
                 item.size = sum(self.items[c].size for c in item.children)
+
+
+def generated_groups(data: dict) -> list[dict]:
+    """Groups made from the compact "generatedGroups" entry: a user in more groups than a
+    token can name (the groups overage), without hundreds of JSON objects."""
+    spec = data.get("generatedGroups")
+    if not spec:
+        return []
+    groups = []
+    for n in range(1, spec["count"] + 1):
+        nickname = f"{spec['mailNicknamePrefix']}{n:03d}"
+        groups.append(
+            {
+                "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"entra-emulator:group:{nickname}")),
+                "displayName": f"{spec['displayNamePrefix']} {n:03d}",
+                "description": spec["description"],
+                "mailNickname": nickname,
+                "security_only": spec.get("security_only", True),
+                "members": list(spec["members"]),
+            }
+        )
+    return groups
 
 
 def load_directory(data_file: str | Path | None, extra_redirect_uris=()) -> Directory:

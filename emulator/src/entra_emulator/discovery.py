@@ -28,7 +28,11 @@ def discovery_document(authority: Authority, common_issuer: bool) -> dict:
         "token_endpoint": authority.token_endpoint,
         "end_session_endpoint": authority.end_session_endpoint,
         "jwks_uri": authority.jwks_uri,
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_post",
+            "private_key_jwt",
+            "client_secret_basic",
+        ],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "fragment", "form_post"],
         "grant_types_supported": ["authorization_code", "refresh_token"],

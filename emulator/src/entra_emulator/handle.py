@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+from cryptography import x509
 from werkzeug.serving import BaseWSGIServer
 
-from . import accounts, cae, headless, net, transport
+from . import accounts, cae, client_credentials, federation, headless, net, transport
 from .apps import Apps
 from .fault_rules import legacy_rule, parse_rule
 from .faults import FaultRule
+from .membership_claims import check_registration
 from .request_log import LoggedRequest
 from .scopes import (
     ADMIN_CONSENT_REQUIRED,
@@ -66,6 +68,9 @@ class Emulator:
         self.browser_base = bases.browser
         self.ca_bundle: str | None = listeners.ca_bundle if listeners else None
         self.settings_path: Path | None = listeners.settings_path if listeners else None
+        self._demo_issuer = apps.demo_issuer
+        if listeners:
+            self._demo_issuer.token_file = listeners.settings_path.with_name(federation.TOKEN_FILE)
 
     # -- where it is and what it knows ------------------------------------------------------
 
@@ -103,6 +108,7 @@ class Emulator:
 
     def settings(self) -> dict:
         """The emulator.json contents."""
+        token_file = self._demo_issuer.token_file
         return {
             "authority": self.authority,
             "common_authority": self.common_authority,
@@ -116,6 +122,8 @@ class Emulator:
             "tenant_id": self.tenant_id,
             "users": [{k: u[k] for k in ("upn", "name", "label")} for u in self.users],
             "pid": os.getpid(),
+            "federated_issuer": self.federated_issuer,
+            "federated_token_file": str(token_file) if token_file else None,
         }
 
     def write_settings(self) -> None:
@@ -124,6 +132,8 @@ class Emulator:
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(self.settings(), indent=2, ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, path)
+        # A workload token for the demo client's federated credential, ready to use.
+        self._demo_issuer.write_token_file(self.federated_token())
 
     # -- knobs (the control API's calls) --------------------------------------------------
 
@@ -378,11 +388,19 @@ class Emulator:
         display_name: str = "Test app",
         post_logout_redirect_uris: list[str] | tuple[str, ...] = (),
         optional_claims: list[str] | tuple[str, ...] = (),
+        group_membership_claims: str | None = None,
+        app_roles: list[dict] | tuple[dict, ...] = (),
+        app_role_assignments: list[dict] | tuple[dict, ...] = (),
     ) -> None:
         """Register an app (or replace the registration with that client id).
 
         OPTIONAL_CLAIMS: the ID token's optional claims (token configuration), e.g.
-        ["login_hint"]; none by default, as in a new Entra registration."""
+        ["login_hint"]; none by default, as in a new Entra registration.
+        GROUP_MEMBERSHIP_CLAIMS: the manifest's groupMembershipClaims ("SecurityGroup",
+        "All", "DirectoryRole", "ApplicationGroup", or several joined by commas).
+        APP_ROLES: manifest appRoles ({"id", "value", "displayName", "allowedMemberTypes",
+        "isEnabled"}); APP_ROLE_ASSIGNMENTS: [{"appRole": value, "principal": UPN or
+        group display name}]. ValueError when they do not add up."""
         client = {
             "client_id": client_id,
             "client_secret": secret,
@@ -390,9 +408,84 @@ class Emulator:
             "redirect_uris": list(redirect_uris),
             "post_logout_redirect_uris": list(post_logout_redirect_uris),
             "optional_claims": list(optional_claims),
+            "groupMembershipClaims": group_membership_claims,
+            "appRoles": [dict(r) for r in app_roles],
+            "appRoleAssignments": [dict(a) for a in app_role_assignments],
         }
         with self.state.lock:
+            check_registration(self.state.directory, client)
             self.state.directory.register_client(client)
+
+    def register_client_certificate(
+        self, certificate: str | bytes | x509.Certificate, client_id: str | None = None
+    ) -> dict:
+        """Upload a certificate (PEM, or a cryptography x509.Certificate) to the app (the
+        demo client without CLIENT_ID): client assertions signed with its key and naming it
+        by x5t, x5t#S256 or an x5c leaf authenticate the app. Returns its thumbprints
+        ("thumbprint": SHA-1 hex, as MSAL's "thumbprint" takes it; "x5t", "x5t#S256")."""
+        with self.state.lock:
+            return client_credentials.add_certificate(self._client(client_id), certificate)
+
+    def trust_certificate_subject(
+        self,
+        subject_name: str,
+        issuer_certificate: str | bytes | x509.Certificate,
+        client_id: str | None = None,
+    ) -> None:
+        """Subject name and issuer (SNI) authentication: assertions carrying, in x5c, any
+        certificate with SUBJECT_NAME (RFC 4514, "CN=...") issued by ISSUER_CERTIFICATE
+        authenticate the app, without uploading that certificate (trustedCertificateSubjects)."""
+        with self.state.lock:
+            client_credentials.add_trusted_subject(
+                self._client(client_id), subject_name, issuer_certificate
+            )
+
+    def add_federated_credential(
+        self,
+        subject: str,
+        *,
+        issuer: str | None = None,
+        audiences: list[str] | tuple[str, ...] = (client_credentials.TOKEN_EXCHANGE_AUDIENCE,),
+        name: str | None = None,
+        client_id: str | None = None,
+        jwks: dict | None = None,
+    ) -> dict:
+        """A federated identity credential on the app (the demo client without CLIENT_ID):
+        tokens from ISSUER (the emulator's demo issuer by default) about SUBJECT for one of
+        AUDIENCES authenticate it. An issuer the emulator does not serve needs its JWKS."""
+        with self.state.lock:
+            return client_credentials.add_federated_credential(
+                self._client(client_id),
+                issuer or self.federated_issuer,
+                subject,
+                audiences,
+                name,
+                jwks,
+            )
+
+    @property
+    def federated_issuer(self) -> str:
+        """The demo workload issuer's URL; its discovery document is at
+        {federated_issuer}/.well-known/openid-configuration."""
+        return federation.demo_issuer_url(self.state)
+
+    def federated_token(
+        self,
+        subject: str | None = None,
+        *,
+        audience: str = client_credentials.TOKEN_EXCHANGE_AUDIENCE,
+        lifetime: int = federation.DEFAULT_LIFETIME,
+    ) -> str:
+        """A token from the demo issuer, as a workload would get one. MSAL takes the method
+        itself, client_credential={"client_assertion": emu.federated_token}, and calls it
+        for a fresh token. SUBJECT: the demo client's credential's ("demo-workload") by
+        default; LIFETIME in seconds, emulator clock."""
+        return federation.mint_demo_token(
+            self.state, self._demo_issuer, subject, audience, lifetime
+        )
+
+    def _client(self, client_id: str | None) -> dict:
+        return self.state.directory.find_client(self._client_id(client_id))
 
     def _user(self, key: str) -> dict:
         user = self.state.directory.find_user(key)

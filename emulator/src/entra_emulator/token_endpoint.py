@@ -10,7 +10,7 @@ from urllib.parse import unquote_plus
 from flask import Blueprint, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from . import cae, token_faults
+from . import cae, client_assertions, federation, membership_claims, token_faults
 from .aad_errors import OAuthError, unknown_tenant
 from .accounts import is_personal
 from .endpoints import ENTRA, Authority, authority_for, oidc_authority, tenant_issuer
@@ -54,12 +54,12 @@ def _token(authority: Authority) -> ResponseReturnValue:
     state.count("token")
     correlation_id = request.headers.get("client-request-id")
     try:
-        client_id = _authenticate_client()
+        client_id, client_acr = _authenticate_client(authority)
         grant_type = request.form.get("grant_type", "")
         if grant_type == "authorization_code":
-            body = _redeem_code(state, authority, client_id)
+            body = _redeem_code(state, authority, client_id, client_acr)
         elif grant_type == "refresh_token":
-            body = _redeem_refresh_token(state, authority, client_id)
+            body = _redeem_refresh_token(state, authority, client_id, client_acr)
         else:
             raise OAuthError(
                 "unsupported_grant_type",
@@ -70,30 +70,21 @@ def _token(authority: Authority) -> ResponseReturnValue:
     return jsonify(body), 200, {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-def _authenticate_client() -> str:
-    """client_secret_basic or client_secret_post; returns the client id."""
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Basic "):
-        try:
-            decoded = base64.b64decode(header[6:]).decode()
-            client_id, _, secret = decoded.partition(":")
-        except ValueError:
+def _authenticate_client(authority: Authority) -> tuple[str, str]:
+    """client_secret_basic, client_secret_post or private_key_jwt (a client assertion from
+    a certificate or a federated issuer): (client id, appidacr "1" secret, "2" assertion)."""
+    client_id, secret = _sent_secret()
+    if "client_assertion" in request.form:
+        if secret is not None:  # RFC 6749 2.3: one authentication method per request
             raise OAuthError(
-                "invalid_client", "AADSTS7000215: Invalid client secret provided.", 401
-            ) from None
-        # RFC 6749 2.3.1: both halves are form-urlencoded before base64.
-        client_id, secret = unquote_plus(client_id), unquote_plus(secret)
-    else:
-        client_id = request.form.get("client_id", "")
-        secret = request.form.get("client_secret")
+                "invalid_request",
+                "AADSTS9002313: Invalid request. Request is malformed or invalid. Send either "
+                "a client_secret or a client_assertion, not both.",
+            )
+        return _authenticate_assertion(authority, client_id or None), "2"
     client = _state().directory.find_client(client_id)
     if client is None:
-        raise OAuthError(
-            "unauthorized_client",
-            f"AADSTS700016: Application with identifier '{client_id}' was not found in the "
-            "directory. This can happen if the application has not been installed by the "
-            "administrator of the tenant or consented to by any user in the tenant.",
-        )
+        raise _unknown_client(client_id)
     if secret is None:
         raise OAuthError(
             "invalid_client",
@@ -109,7 +100,42 @@ def _authenticate_client() -> str:
             f"to app '{client_id}'.",
             401,
         )
-    return client_id
+    return client_id, "1"
+
+
+def _sent_secret() -> tuple[str, str | None]:
+    """(client id, secret) from the Basic header or the form; the secret None if absent."""
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Basic "):
+        return request.form.get("client_id", ""), request.form.get("client_secret")
+    try:
+        decoded = base64.b64decode(header[6:]).decode()
+        client_id, _, secret = decoded.partition(":")
+    except ValueError:
+        raise OAuthError(
+            "invalid_client", "AADSTS7000215: Invalid client secret provided.", 401
+        ) from None
+    # RFC 6749 2.3.1: both halves are form-urlencoded before base64.
+    return unquote_plus(client_id), unquote_plus(secret)
+
+
+def _unknown_client(client_id: str) -> OAuthError:
+    return OAuthError(
+        "unauthorized_client",
+        f"AADSTS700016: Application with identifier '{client_id}' was not found in the "
+        "directory. This can happen if the application has not been installed by the "
+        "administrator of the tenant or consented to by any user in the tenant.",
+    )
+
+
+def _authenticate_assertion(authority: Authority, client_id: str | None) -> str:
+    state = _state()
+    assertion = client_assertions.read_assertion(request.form)
+    if not client_assertions.is_certificate_assertion(state, assertion):
+        return federation.authenticate(state, assertion, client_id)
+    # The token endpoint's URL, as MSAL sends it (discovery's) or as the request reached it.
+    audiences = {authority.token_endpoint, request.base_url}
+    return client_assertions.authenticate(state, assertion, client_id, audiences)
 
 
 def _requested_scopes(fallback: RequestedScopes) -> RequestedScopes:
@@ -122,7 +148,9 @@ def _requested_scopes(fallback: RequestedScopes) -> RequestedScopes:
         raise OAuthError("invalid_scope", str(error)) from None
 
 
-def _redeem_code(state: EmulatorState, authority: Authority, client_id: str) -> dict:
+def _redeem_code(
+    state: EmulatorState, authority: Authority, client_id: str, client_acr: str
+) -> dict:
     value = request.form.get("code", "")
     with state.lock:
         code = state.codes.get(value)
@@ -175,11 +203,21 @@ def _redeem_code(state: EmulatorState, authority: Authority, client_id: str) -> 
     evidence = cae.with_token_request(evidence, request.form.get("claims"))
     state.cae.check_mfa(code.user_id, evidence)
     return issue_tokens(
-        state, authority, client_id, code.user_id, scopes, code.nonce, code.sid, evidence
+        state,
+        authority,
+        client_id,
+        code.user_id,
+        scopes,
+        code.nonce,
+        code.sid,
+        evidence,
+        client_acr=client_acr,
     )
 
 
-def _redeem_refresh_token(state: EmulatorState, authority: Authority, client_id: str) -> dict:
+def _redeem_refresh_token(
+    state: EmulatorState, authority: Authority, client_id: str, client_acr: str
+) -> dict:
     value = request.form.get("refresh_token", "")
     with state.lock:
         grant = state.refresh_tokens.get(value)
@@ -199,7 +237,15 @@ def _redeem_refresh_token(state: EmulatorState, authority: Authority, client_id:
     evidence = cae.with_token_request(grant.evidence, request.form.get("claims"))
     state.cae.check_mfa(grant.user_id, evidence)
     return issue_tokens(
-        state, authority, client_id, grant.user_id, scopes, None, grant.sid, evidence
+        state,
+        authority,
+        client_id,
+        grant.user_id,
+        scopes,
+        None,
+        grant.sid,
+        evidence,
+        client_acr=client_acr,
     )
 
 
@@ -212,8 +258,13 @@ def issue_tokens(
     nonce: str | None,
     sid: str,
     evidence: cae.SignInEvidence,
+    *,
+    client_acr: str = "1",
 ) -> dict:
-    """The token response; refuses Graph scopes this user has not consented to."""
+    """The token response; refuses Graph scopes this user has not consented to.
+
+    CLIENT_ACR: how the client authenticated, the access token's appidacr ("1" a secret,
+    "2" a certificate or federated assertion)."""
     directory = state.directory
     user = directory.find_user(user_id)
     if user is None:
@@ -250,7 +301,7 @@ def issue_tokens(
         lifetime=lifetime,
         now=now,
         mint=minter(state.signer, variant, "access_token", tid),
-        extra=_cae_claims(evidence),
+        extra={**_cae_claims(evidence), "appidacr": client_acr},
     )
     state.record_access_token(uti)
     if evidence.capabilities:
@@ -267,6 +318,7 @@ def issue_tokens(
             RefreshGrant(authority.kind, client_id, user_id, scopes, sid, evidence=evidence)
         )
     if "openid" in scopes.oidc:
+        client = directory.find_client(client_id)
         body["id_token"] = state.signer.id_token(
             issuer=issuer,
             client_id=client_id,
@@ -276,7 +328,8 @@ def issue_tokens(
             sid=sid,
             now=now,
             mint=minter(state.signer, variant, "id_token", tid),
-            optional_claims=directory.find_client(client_id).get("optional_claims", ()),
+            optional_claims=client.get("optional_claims", ()),
+            extra=membership_claims.id_token_claims(directory, client, user),
         )
     if authority.kind == ENTRA and request.form.get("client_info") == "1":
         body["client_info"] = client_info(user["id"], tid)

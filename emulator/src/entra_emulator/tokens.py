@@ -61,10 +61,13 @@ class TokenSigner:
         lifetime: int = 3600,
         mint: Callable[[dict], str] | None = None,
         optional_claims: tuple[str, ...] | list[str] = (),
+        extra: dict | None = None,
     ) -> str:
         """An ID token issued at `now` (the emulator's clock); `mint` signs it another way.
 
-        OPTIONAL_CLAIMS: what the app registration's token configuration adds (login_hint)."""
+        OPTIONAL_CLAIMS: what the app registration's token configuration adds (login_hint);
+        EXTRA: claims about the user's memberships (roles, groups, wids; see
+        membership_claims.py)."""
         now = int(now)
         claims = {
             "ver": "2.0",
@@ -84,6 +87,7 @@ class TokenSigner:
             claims["login_hint"] = b64url(f"O.{user['id']}".encode())
         if tid:
             claims["tid"] = tid
+        claims.update(extra or {})
         if nonce:
             claims["nonce"] = nonce
         return (mint or self.sign)(claims)
