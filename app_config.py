@@ -26,7 +26,7 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]*$")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
-GENERATE_TOKEN_CACHE_KEY = (
+NEW_CACHE_KEY_COMMAND = (
     'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
 )
 
@@ -251,9 +251,7 @@ def load_settings(environ: Mapping[str, str]) -> tuple[Settings, list[Problem]]:
     return settings, problems
 
 
-def _read_token_cache_keys(
-    raw: str, development: bool, problems: list[Problem]
-) -> tuple[str, ...]:
+def _read_token_cache_keys(raw: str, development: bool, problems: list[Problem]) -> tuple[str, ...]:
     """TOKEN_CACHE_KEY: Fernet keys, comma-separated, newest first. Never quoted back."""
     if not raw:
         if not development:
@@ -261,7 +259,7 @@ def _read_token_cache_keys(
                 Problem(
                     "TOKEN_CACHE_KEY",
                     "missing: it encrypts the tokens kept in the session store. Generate one "
-                    f"with {GENERATE_TOKEN_CACHE_KEY}",
+                    f"with {NEW_CACHE_KEY_COMMAND}",
                 )
             )
         return ()
@@ -273,7 +271,7 @@ def _read_token_cache_keys(
             Problem(
                 "TOKEN_CACHE_KEY",
                 f"{which} is not 32 random bytes in URL-safe base64. Generate one with "
-                f"{GENERATE_TOKEN_CACHE_KEY}",
+                f"{NEW_CACHE_KEY_COMMAND}",
             )
         )
     return () if bad else keys

@@ -37,14 +37,14 @@ class TokenCacheCrypto:
         """The serialized cache, or None when there is none these keys can open."""
         if not sealed:
             return None
-        # A Fernet token is ASCII; anything else is not one (and base64 would raise on it).
-        if isinstance(sealed, str) and sealed.isascii():
-            try:
-                return self._fernet.decrypt(sealed).decode()
-            except InvalidToken:
-                pass
-        log.warning("token cache unreadable (a retired TOKEN_CACHE_KEY, or altered): sign-in needed")
-        return None
+        try:
+            # A Fernet token is ASCII (and base64 would raise ValueError on anything else).
+            if not isinstance(sealed, str) or not sealed.isascii():
+                raise InvalidToken
+            return self._fernet.decrypt(sealed).decode()
+        except InvalidToken:
+            log.warning("token cache unreadable (a retired TOKEN_CACHE_KEY, or altered)")
+            return None
 
 
 def init_app(app: Flask, settings: Settings) -> None:
