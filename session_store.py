@@ -238,8 +238,7 @@ def redis_client(settings: Settings) -> redis.Redis:
     url_options = parse_url(settings.redis_url)
     for name in ("host", "port", "connection_class"):
         url_options.pop(name, None)
-    tls = settings.redis_url.startswith("rediss://")
-    if tls:
+    if settings.redis_url.startswith("rediss://"):
         options["ssl"] = True
     # The Sentinels are asked with the same timeouts, retries and TLS, without a password.
     sentinel = Sentinel(

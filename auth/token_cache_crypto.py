@@ -5,7 +5,9 @@ MSAL's serialized cache (refresh, access and ID tokens) is sealed with Fernet
 enters the session, and opened when it is read; `user_session` is the only caller.
 Several keys, newest first, allow rotation: a cache is sealed with the newest and
 opened with any, so a cache sealed under an older key is sealed under the newest at
-its next write (the next token refresh or sign-in).
+its next write (the next token refresh or sign-in). Not re-sealed when read
+(MultiFernet.rotate): that would write sessions on page views that write nothing now,
+and a write as a request ends could put back a cache older than a concurrent refresh.
 
 A sealed cache that no key opens (sealed under a retired key, altered, truncated, or
 stored before encryption) reads as no cache: the user signs in again.
@@ -50,7 +52,9 @@ class TokenCacheCrypto:
 def init_app(app: Flask, settings: Settings) -> None:
     keys = settings.token_cache_keys
     if not keys:
-        log.warning("TOKEN_CACHE_KEY is not set: using a random key; tokens end on restart.")
+        log.warning(
+            "TOKEN_CACHE_KEY is not set: using a random key; after a restart, users sign in again."
+        )
         keys = (Fernet.generate_key().decode(),)
     app.extensions[EXTENSION] = TokenCacheCrypto(keys)
 
