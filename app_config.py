@@ -8,10 +8,13 @@ problems on a configuration page instead of a traceback.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
+
+from cryptography.fernet import Fernet
 
 DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 DEFAULT_GRAPH_ENDPOINT = "https://graph.microsoft.com/v1.0"
@@ -23,6 +26,10 @@ LOG_FORMATS = ("text", "json")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]*$")
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+NEW_CACHE_KEY_COMMAND = (
+    'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+)
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,12 @@ class Settings:
     developer_panels: bool = False
     # "json": every log line a JSON object, for log pipelines.
     log_format: str = "text"
+    # Fernet keys for the token cache at rest, newest first; none: a random one (development).
+    token_cache_keys: tuple[str, ...] = field(default=(), repr=False)
+    # A CA bundle for rediss://; Sentinels (host, port) and the name of the master they watch.
+    redis_ca_certs: str | None = None
+    redis_sentinels: tuple[tuple[str, int], ...] = ()
+    redis_sentinel_master: str | None = None
 
     @property
     def discovery_url(self) -> str:
@@ -162,6 +175,7 @@ def load_settings(environ: Mapping[str, str]) -> tuple[Settings, list[Problem]]:
         )
     elif secret_key is not None and len(secret_key) < 32:
         problems.append(Problem("SECRET_KEY", "too short: use at least 32 random characters."))
+    token_cache_keys = _read_token_cache_keys(text("TOKEN_CACHE_KEY"), development, problems)
 
     session_type = text("SESSION_TYPE").lower() or "filesystem"
     if session_type not in SESSION_TYPES:
@@ -173,6 +187,11 @@ def load_settings(environ: Mapping[str, str]) -> tuple[Settings, list[Problem]]:
         problems.append(
             Problem("REDIS_URL", "missing: SESSION_TYPE=redis needs redis://host:6379/0.")
         )
+    # Never quoted back: the URL may carry a password.
+    if redis_url and urlsplit(redis_url).scheme not in REDIS_SCHEMES:
+        problems.append(Problem("REDIS_URL", "must start with redis://, rediss:// or unix://"))
+    redis_ca_certs = _read_redis_ca_certs(text, redis_url, problems)
+    redis_sentinels, redis_sentinel_master = _read_sentinels(text, problems)
 
     session_lifetime = number("SESSION_LIFETIME", 8 * 3600, 300, 30 * 24 * 3600)
     # At least two minutes: the last visit is noted once a minute.
@@ -237,8 +256,86 @@ def load_settings(environ: Mapping[str, str]) -> tuple[Settings, list[Problem]]:
         session_idle_timeout=idle_timeout,
         developer_panels=flag("DEVELOPER_PANELS", False),
         log_format=log_format,
+        token_cache_keys=token_cache_keys,
+        redis_ca_certs=redis_ca_certs,
+        redis_sentinels=redis_sentinels,
+        redis_sentinel_master=redis_sentinel_master,
     )
     return settings, problems
+
+
+def _read_token_cache_keys(raw: str, development: bool, problems: list[Problem]) -> tuple[str, ...]:
+    """TOKEN_CACHE_KEY: Fernet keys, comma-separated, newest first. Never quoted back."""
+    if not raw:
+        if not development:
+            problems.append(
+                Problem(
+                    "TOKEN_CACHE_KEY",
+                    "missing: it encrypts the tokens kept in the session store. Generate one "
+                    f"with {NEW_CACHE_KEY_COMMAND}",
+                )
+            )
+        return ()
+    keys = tuple(key.strip() for key in raw.split(","))
+    bad = [number for number, key in enumerate(keys, 1) if not _is_fernet_key(key)]
+    for number in bad:
+        which = "the key" if len(keys) == 1 else f"key {number} of {len(keys)} (newest first)"
+        problems.append(
+            Problem(
+                "TOKEN_CACHE_KEY",
+                f"{which} is not 32 random bytes in URL-safe base64. Generate one with "
+                f"{NEW_CACHE_KEY_COMMAND}",
+            )
+        )
+    return () if bad else keys
+
+
+def _is_fernet_key(key: str) -> bool:
+    try:
+        Fernet(key)
+    except ValueError:  # binascii.Error too: not base64, or not 32 bytes
+        return False
+    return True
+
+
+def _read_redis_ca_certs(text, redis_url: str | None, problems: list[Problem]) -> str | None:
+    path = text("REDIS_CA_CERTS") or None
+    if path is None:
+        return None
+    if not (redis_url or "").startswith("rediss://"):
+        problems.append(Problem("REDIS_CA_CERTS", "is only used with a rediss:// REDIS_URL."))
+    elif not os.path.isfile(path):
+        problems.append(Problem("REDIS_CA_CERTS", f"{path} is not a file (PEM CA certificates)."))
+    return path
+
+
+def _read_sentinels(
+    text, problems: list[Problem]
+) -> tuple[tuple[tuple[str, int], ...], str | None]:
+    """REDIS_SENTINELS (host:port, comma-separated) and REDIS_SENTINEL_MASTER, both or neither."""
+    raw, master = text("REDIS_SENTINELS"), text("REDIS_SENTINEL_MASTER") or None
+    if not raw:
+        if master:
+            problems.append(Problem("REDIS_SENTINEL_MASTER", "needs REDIS_SENTINELS too."))
+        return (), None
+    sentinels = []
+    for entry in (e.strip() for e in raw.split(",")):
+        host, _, port = entry.rpartition(":")
+        host = host.strip("[]")  # [::1]:26379
+        if not host or not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
+            problems.append(
+                Problem("REDIS_SENTINELS", f"'{entry}' is not host:port, e.g. 10.0.0.5:26379.")
+            )
+            return (), None
+        sentinels.append((host, int(port)))
+    if not master:
+        problems.append(
+            Problem(
+                "REDIS_SENTINEL_MASTER",
+                "missing: the name the Sentinels monitor the master under (e.g. mymaster).",
+            )
+        )
+    return tuple(sentinels), master
 
 
 def _read_authority(text, problems: list[Problem]) -> tuple[str | None, str | None]:

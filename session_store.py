@@ -32,8 +32,10 @@ from cachelib import BaseCache, FileSystemCache, RedisCache
 from flask import Flask, Request, Response, current_app, g, request, session
 from flask_session.base import ServerSideSession
 from flask_session.cachelib import CacheLibSessionInterface
-from redis.backoff import NoBackoff
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.connection import parse_url
 from redis.retry import Retry
+from redis.sentinel import Sentinel
 
 from app_config import Settings
 
@@ -219,14 +221,39 @@ def build_store(settings: Settings, client: redis.Redis | None = None) -> BaseCa
 
 
 def redis_client(settings: Settings) -> redis.Redis:
-    return redis.Redis.from_url(
-        settings.redis_url,
-        socket_connect_timeout=settings.redis_connect_timeout,
-        socket_timeout=settings.redis_timeout,
-        # Once more on a dropped connection (Redis restarted), never on a timeout:
-        # a paused Redis costs one REDIS_TIMEOUT, not redis-py's retries.
-        retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
+    """The app's one way to reach Redis: for sessions, pending sign-ins and refresh locks.
+
+    REDIS_URL gives the scheme (rediss:// for TLS), the password and the database; with
+    REDIS_SENTINELS, the Sentinels say where the master is, not the URL's host and port.
+    """
+    options: dict = {
+        "socket_connect_timeout": settings.redis_connect_timeout,
+        "socket_timeout": settings.redis_timeout,
+        "retry": _retry(),
+    }
+    if settings.redis_ca_certs:
+        options["ssl_ca_certs"] = settings.redis_ca_certs
+    if not settings.redis_sentinels:
+        return redis.Redis.from_url(settings.redis_url, **options)
+    url_options = parse_url(settings.redis_url)
+    for name in ("host", "port", "connection_class"):
+        url_options.pop(name, None)
+    if settings.redis_url.startswith("rediss://"):
+        options["ssl"] = True
+    # The Sentinels are asked with the same timeouts, retries and TLS, without a password.
+    sentinel = Sentinel(
+        settings.redis_sentinels, sentinel_kwargs=dict(options), **url_options, **options
     )
+    return sentinel.master_for(settings.redis_sentinel_master)
+
+
+def _retry() -> Retry:
+    """Twice more after a dropped or refused connection (Redis restarted, a failover under
+    way), after a short random pause; never after a timeout, so a paused Redis costs one
+    REDIS_TIMEOUT. The errors are the Retry's own list (redis-py 6 deprecated retry_on_timeout).
+    """
+    backoff = ExponentialWithJitterBackoff(base=0.05, cap=0.5)
+    return Retry(backoff, retries=2, supported_errors=(redis.ConnectionError,))
 
 
 def _ended_key(sid: str) -> str:

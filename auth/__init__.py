@@ -5,6 +5,7 @@
 - `policy`: what to do when Graph refuses a token; `decorator`: `login_required`;
 - `views`: the blueprint; `user_session`: what the session holds;
 - `refresh_lock`: one token refresh at a time per session, across workers.
+- `token_cache_crypto`: the token cache encrypted in the session store.
 
 Bind with `auth.init_app(app, settings, store)`, the session store, after the page
 blueprints are registered: it collects the scopes their `login_required` views declare.
@@ -18,7 +19,7 @@ from flask import Flask, g
 from app_config import Settings
 from expiring_files import ExpiringFileCache
 
-from . import user_session
+from . import token_cache_crypto, user_session
 from .decorator import REQUIREMENT_ATTRIBUTE, is_personal_account, login_required, page_scopes
 from .errors import AuthError, PersonalAccountNotSupported, SignInRequired
 from .identity import Identity
@@ -74,6 +75,7 @@ def init_app(app: Flask, settings: Settings, store: BaseCache) -> None:
         pages=pages,
         declared_scopes=declared,
     )
+    token_cache_crypto.init_app(app, settings)
     app.register_blueprint(build_blueprint(settings.redirect_path))
     app.before_request(_load_user)
     app.context_processor(_sign_out_form)

@@ -40,7 +40,7 @@ def token_for(scopes: Iterable[str], *, force_refresh: bool = False) -> str:
     unchanged_before = not session.modified
     with current_state().refresh_lock.held(session.sid):
         stored = _stored_session(user)
-        latest = stored.get(user_session.TOKEN_CACHE) if stored else own_cache
+        latest = user_session.token_cache_in(stored) if stored else own_cache
         if latest != own_cache:
             renewed = identity.cached_token(latest, user.home_account_id, scopes)
             # Under force_refresh, only a token other than the one Graph refused will do.

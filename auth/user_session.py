@@ -6,11 +6,15 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 from flask import current_app, session
 
+from . import token_cache_crypto
+
 USER = "user"
+# MSAL's serialized cache, encrypted (token_cache_crypto): read and written only below.
 TOKEN_CACHE = "token_cache"  # noqa: S105 - a session key, not a secret
 SIGNED_IN_AT = "signed_in_at"
 REFRESHED_AT = "tokens_refreshed_at"
@@ -36,7 +40,7 @@ def begin(user: SignedInUser, token_cache: str, claims: str | None = None) -> No
     """Replace whatever the session held with this user, under a new session id."""
     session.clear()
     session[USER] = asdict(user)
-    session[TOKEN_CACHE] = token_cache
+    save_token_cache(token_cache)
     session[SIGNED_IN_AT] = int(time.time())
     if claims:
         session[SIGN_IN_CLAIMS] = claims
@@ -65,11 +69,17 @@ def is_own_form(token: str | None) -> bool:
 
 
 def token_cache() -> str | None:
-    return session.get(TOKEN_CACHE)
+    """This session's token cache; None if it has none this app's keys can open."""
+    return token_cache_in(session)
+
+
+def token_cache_in(record: Mapping) -> str | None:
+    """The token cache of a session record as the store holds it."""
+    return token_cache_crypto.unseal(record.get(TOKEN_CACHE))
 
 
 def save_token_cache(serialized: str) -> None:
-    session[TOKEN_CACHE] = serialized
+    session[TOKEN_CACHE] = token_cache_crypto.seal(serialized)
 
 
 def mark_refreshed() -> None:

@@ -29,6 +29,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -124,6 +125,7 @@ def run_backend(
         "REQUESTS_CA_BUNDLE": emulator.ca_bundle,
         "REDIRECT_URI": f"{app_url}/getAToken",
         "SECRET_KEY": os.urandom(32).hex(),
+        "TOKEN_CACHE_KEY": Fernet.generate_key().decode(),
         "SESSION_FILE_DIR": str(tmp / f"sessions-{name}"),
     } | extra_env
     args = [sys.executable, "-m", "gunicorn", "--workers", "4", "--threads", "4"]

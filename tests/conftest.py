@@ -25,6 +25,7 @@ import pytest
 import requests
 import responses
 from app_helpers import LOGIN, SignIn
+from cryptography.fernet import Fernet
 
 from app import create_app
 
@@ -69,6 +70,7 @@ def env(tmp_path, emulator_session) -> dict[str, str]:
         "CLIENT_SECRET": emulator_session.client_secret,
         "TENANT_ID": emulator_session.tenant_id,
         "SECRET_KEY": "unit-test-secret-key-0123456789abcdef",
+        "TOKEN_CACHE_KEY": Fernet.generate_key().decode(),
         "SESSION_FILE_DIR": str(tmp_path / "sessions"),
         "REDIRECT_URI": REDIRECT_URI,
     }

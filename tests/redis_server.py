@@ -26,8 +26,10 @@ def free_loopback_port() -> int:
 class RedisServer:
     """redis-server with an append-only file, so what it held survives a stop and a start."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *options: str) -> None:
+        """OPTIONS are redis-server's own (--requirepass, --tls-port ...)."""
         self.folder = folder
+        self.options = list(options)
         self.port = free_loopback_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen | None = None
@@ -36,7 +38,7 @@ class RedisServer:
         server = shutil.which("redis-server")
         assert server, "redis-server is needed (scripts/test.sh installs it)"
         args = ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder)]
-        args += ["--save", "", "--appendonly", "yes", "--appendfsync", "always"]
+        args += ["--save", "", "--appendonly", "yes", "--appendfsync", "always", *self.options]
         log = open(self.folder / "redis.log", "ab")  # noqa: SIM115 - the child keeps it
         with log:
             self.process = subprocess.Popen([server, *args], stdout=log, stderr=subprocess.STDOUT)
@@ -84,7 +86,8 @@ class RedisServer:
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
                 sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
+                # Up, whether or not it wants a password first.
+                return sock.recv(16).startswith((b"+PONG", b"-NOAUTH"))
         except OSError:
             return False
 

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from entra_emulator.net import trusting_session
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,6 +104,7 @@ def app_env(emulator: EmulatorProcess, tmp: Path, *, oidc: bool = False) -> dict
         "GRAPH_ENDPOINT": info["graph_endpoint"],
         "REQUESTS_CA_BUNDLE": info["ca_bundle"],
         "SECRET_KEY": os.urandom(32).hex(),
+        "TOKEN_CACHE_KEY": Fernet.generate_key().decode(),
         "SESSION_FILE_DIR": str(tmp / "sessions"),
     }
     if oidc:
