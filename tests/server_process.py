@@ -28,6 +28,8 @@ def app_env(tmp_path: Path, **settings: str) -> dict[str, str]:
         "CLIENT_ID": "00000000-0000-0000-0000-000000000001",
         "CLIENT_SECRET": "client-secret-for-a-server-test",
         "SECRET_KEY": "server-test-secret-key-0123456789abcdef",
+        # A fixed, valid Fernet key (32 bytes, URL-safe base64): production requires one.
+        "TOKEN_CACHE_KEY": "c2VydmVyLXRlc3QtdG9rZW4tY2FjaGUta2V5LTAwMDA=",
         "REDIRECT_URI": f"http://localhost:{port}/getAToken",
         "SESSION_FILE_DIR": str(tmp_path / "sessions"),
         **settings,
