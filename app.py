@@ -12,6 +12,7 @@ from flask import Flask, render_template
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import auth
+import canonical_host
 import directory_pages
 import errors
 import file_pages
@@ -49,6 +50,7 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
         TRUSTED_HOSTS=list(settings.trusted_hosts) or None,
         MAX_CONTENT_LENGTH=1024 * 1024,
     )
+    canonical_host.init_app(app, settings)  # before ProxyFix wraps it: it sees the forwarded host
     if settings.trusted_proxy_hops:
         hops = settings.trusted_proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
