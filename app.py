@@ -20,7 +20,7 @@ import graph
 import security_headers
 import session_store
 import views
-from app_config import Problem, load_settings
+from app_config import Problem, demo_advice, load_settings
 
 log = logging.getLogger(__name__)
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -38,7 +38,7 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
     _configure_logging()
     app = Flask(__name__)
     if problems:
-        return _config_error_app(app, problems)
+        return _config_error_app(app, problems, environ)
 
     if settings.secret_key is None:
         log.warning("SECRET_KEY is not set: using a random key; sessions end on restart.")
@@ -59,7 +59,7 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
         flow_store = session_store.init_app(app, settings)
     except OSError as exc:
         problem = Problem("SESSION_FILE_DIR", f"cannot use {settings.session_file_dir}: {exc}")
-        return _config_error_app(app, [problem])
+        return _config_error_app(app, [problem], environ)
     graph.init_app(app, settings)
     app.register_blueprint(views.bp)
     app.register_blueprint(directory_pages.bp)
@@ -82,8 +82,9 @@ def _configure_logging() -> None:
     root.setLevel(logging.INFO)
 
 
-def _config_error_app(app: Flask, problems: list[Problem]) -> Flask:
+def _config_error_app(app: Flask, problems: list[Problem], environ: Mapping[str, str]) -> Flask:
     """An app whose every page explains what configuration to fix."""
+    advice = demo_advice(environ)
     log.error(
         "Configuration problems, every page shows them until fixed: %s",
         "; ".join(str(p) for p in problems),
@@ -92,6 +93,6 @@ def _config_error_app(app: Flask, problems: list[Problem]) -> Flask:
     @app.route("/", defaults={"path": ""}, methods=["GET", "POST"])
     @app.route("/<path:path>", methods=["GET", "POST"])
     def config_error(path: str):
-        return render_template("config_error.html", problems=problems), 503
+        return render_template("config_error.html", problems=problems, demo_advice=advice), 503
 
     return app
