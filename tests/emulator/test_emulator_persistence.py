@@ -143,3 +143,12 @@ def test_the_command_on_a_taken_port_says_which_and_exits(tmp_path):
         )
     assert result.returncode == 1
     assert f"127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_kept_state_of_another_shape_is_set_aside_with_a_warning(tmp_path, caplog):
+    (tmp_path / "kept-state.json").write_text('{"format": 1, "consents": 3}', encoding="utf-8")
+    warnings = caplog.at_level(logging.WARNING, logger="entra_emulator")
+    with warnings, start_keeping(tmp_path) as fresh:
+        assert fresh.state.consents == {} and fresh.state.refresh_tokens == {}
+        assert "access_token" in sign_in(make_app(fresh), SCOPES)
+    assert "must sign in again" in caplog.text

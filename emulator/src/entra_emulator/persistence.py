@@ -73,7 +73,9 @@ class StateKeeper:
         try:
             _restore(state, kept)
         except (KeyError, TypeError, ValueError, AttributeError) as error:
-            log.warning("%s is not as expected (%r): starting without it", self.path, error)
+            log.warning(
+                "%s is not as expected (%r): signed-in users must sign in again", self.path, error
+            )
             state.reset()
 
     def save(self, state: EmulatorState) -> None:
