@@ -60,7 +60,8 @@ def advice(variable: str, port: int) -> str:
             " (on macOS, AirPlay Receiver listens on port 5000: turn it off in"
             " System Settings > General > AirDrop & Handoff)"
         )
-    return f"{taken}: stop what uses it, or choose another, e.g. {variable}={port + 1}"
+    other = port + 1 if port < 65535 else port - 1
+    return f"{taken}: stop what uses it, or choose another, e.g. {variable}={other}"
 
 
 def main(argv: list[str]) -> int:
