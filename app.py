@@ -12,6 +12,7 @@ from flask import Flask, render_template
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import auth
+import canonical_host
 import developer_panels
 import directory_pages
 import errors
@@ -23,7 +24,7 @@ import request_log
 import security_headers
 import session_store
 import views
-from app_config import Problem, load_settings
+from app_config import Problem, demo_advice, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
     log_format.configure(settings.log_format)
     app = Flask(__name__)
     if problems:
-        return _config_error_app(app, problems)
+        return _config_error_app(app, problems, environ)
 
     if settings.secret_key is None:
         log.warning("SECRET_KEY is not set: using a random key; sessions end on restart.")
@@ -52,6 +53,7 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
         TRUSTED_HOSTS=list(settings.trusted_hosts) or None,
         MAX_CONTENT_LENGTH=1024 * 1024,
     )
+    canonical_host.init_app(app, settings)  # before ProxyFix wraps it: it sees the forwarded host
     if settings.trusted_proxy_hops:
         hops = settings.trusted_proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
@@ -60,7 +62,7 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
         flow_store = session_store.init_app(app, settings)
     except OSError as exc:
         problem = Problem("SESSION_FILE_DIR", f"cannot use {settings.session_file_dir}: {exc}")
-        return _config_error_app(app, [problem])
+        return _config_error_app(app, [problem], environ)
     graph.init_app(app, settings)
     app.register_blueprint(views.bp)
     app.register_blueprint(directory_pages.bp)
@@ -76,8 +78,9 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
     return app
 
 
-def _config_error_app(app: Flask, problems: list[Problem]) -> Flask:
+def _config_error_app(app: Flask, problems: list[Problem], environ: Mapping[str, str]) -> Flask:
     """An app whose every page explains what configuration to fix."""
+    advice = demo_advice(environ)
     log.error(
         "Configuration problems, every page shows them until fixed: %s",
         "; ".join(str(p) for p in problems),
@@ -86,7 +89,7 @@ def _config_error_app(app: Flask, problems: list[Problem]) -> Flask:
     @app.route("/", defaults={"path": ""}, methods=["GET", "POST"])
     @app.route("/<path:path>", methods=["GET", "POST"])
     def config_error(path: str):
-        return render_template("config_error.html", problems=problems), 503
+        return render_template("config_error.html", problems=problems, demo_advice=advice), 503
 
     request_log.init_app(app)
     health.init_app(app, None)

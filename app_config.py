@@ -25,11 +25,18 @@ SESSION_TYPES = ("filesystem", "redis")
 LOG_FORMATS = ("text", "json")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
-_TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]*$")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 NEW_CACHE_KEY_COMMAND = (
     'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
 )
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+# A DNS name with at least two labels, e.g. contoso.onmicrosoft.com or contoso.com.
+_DOMAIN = re.compile(
+    r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$",
+    re.IGNORECASE,
+)
+# Tenant-independent authorities Entra also takes in place of a tenant.
+TENANT_ALIASES = frozenset({"common", "organizations", "consumers"})
 
 
 @dataclass(frozen=True)
@@ -139,6 +146,15 @@ def load_settings(environ: Mapping[str, str]) -> tuple[Settings, list[Problem]]:
         problems.append(
             Problem(
                 "CLIENT_ID", "missing: set it to the app registration's Application (client) ID."
+            )
+        )
+    elif not _GUID.match(client_id) and not text("OIDC_AUTHORITY"):
+        # Not echoed: a secret pasted into the wrong line would show on every page.
+        problems.append(
+            Problem(
+                "CLIENT_ID",
+                "is not an Application (client) ID: copy the GUID (like "
+                "00000000-0000-0000-0000-000000000000) from the app registration's Overview.",
             )
         )
     client_secret = text("CLIENT_SECRET")
@@ -340,6 +356,18 @@ def _read_sentinels(
 
 def _read_authority(text, problems: list[Problem]) -> tuple[str | None, str | None]:
     tenant, authority, oidc = text("TENANT_ID"), text("AUTHORITY"), text("OIDC_AUTHORITY")
+    # Whatever the authority: a GUID here also limits sign-in to that tenant (the tid check).
+    tenant_ok = not tenant or bool(
+        _GUID.match(tenant) or _DOMAIN.match(tenant) or tenant.lower() in TENANT_ALIASES
+    )
+    if not tenant_ok:
+        problems.append(
+            Problem(
+                "TENANT_ID",
+                "must be the Directory (tenant) ID, a GUID from the app registration's "
+                "Overview, or a domain such as contoso.onmicrosoft.com.",
+            )
+        )
     if authority and oidc:
         problems.append(
             Problem("OIDC_AUTHORITY", "set either AUTHORITY or OIDC_AUTHORITY, not both.")
@@ -363,13 +391,22 @@ def _read_authority(text, problems: list[Problem]) -> tuple[str | None, str | No
                 )
             )
         return authority.rstrip("/"), None
-    if tenant and not _TENANT.match(tenant):
-        problems.append(
-            Problem("TENANT_ID", "must be a tenant GUID or domain such as contoso.onmicrosoft.com.")
-        )
+    if not tenant_ok:
         return None, None
     # The seed registers a multi-tenant app that also takes personal accounts.
     return f"{DEFAULT_AUTHORITY_HOST}/{tenant or 'common'}", None
+
+
+def demo_advice(environ: Mapping[str, str]) -> str:
+    """What the configuration page may say about `bash scripts/demo.sh`, never the command
+    that led to it: "run_demo" when no CLIENT_ID is set (the demo then starts the emulator),
+    "client_id_set" (the demo then uses that tenant: remove CLIENT_ID to get the emulator),
+    or "demo_running" when the demo set the emulator's settings itself (DEMO_EMULATOR)."""
+    if (environ.get("DEMO_EMULATOR") or "").strip().lower() in _TRUE:
+        return "demo_running"
+    if (environ.get("CLIENT_ID") or "").strip():
+        return "client_id_set"
+    return "run_demo"
 
 
 def _read_redirect(text, problems: list[Problem]) -> tuple[str | None, str]:

@@ -161,3 +161,62 @@ def test_a_redirect_uri_from_the_request_needs_its_host_and_port_trusted(
         )
     else:
         assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "client_id",
+    ["<your-client-id>", "7ff17d37-57ae-4706-8a81-806a06e5732", "7ff17d3757ae47068a81806a06e57326"],
+)
+def test_a_client_id_that_is_not_a_guid_is_named_without_echoing_it(env, client_id):
+    env["CLIENT_ID"] = client_id
+    page = create_app(env).test_client().get("/").get_data(as_text=True)
+    assert "is not an Application (client) ID" in problems_for(env)["CLIENT_ID"]
+    assert "CLIENT_ID" in page and client_id not in page
+
+
+def test_an_openid_connect_issuer_may_use_any_client_id(env):
+    env |= {"CLIENT_ID": "my-keycloak-app", "OIDC_AUTHORITY": "https://id.example/realms/x"}
+    del env["TENANT_ID"]
+    assert "CLIENT_ID" not in problems_for(env)
+
+
+@pytest.mark.parametrize(
+    "tenant",
+    ["your-tenant-id", "fa0cdb0a-3f4f-4c52-9645-b26f13f409b", "contoso", "contoso..com", "-x.com"],
+)
+def test_a_tenant_id_that_is_neither_a_guid_nor_a_domain_is_named(env, tenant):
+    env["TENANT_ID"] = tenant
+    assert "Directory (tenant) ID" in problems_for(env)["TENANT_ID"]
+    # Also beside AUTHORITY: a GUID there limits sign-in to that tenant.
+    env["AUTHORITY"] = "https://login.microsoftonline.com/organizations"
+    assert "TENANT_ID" in problems_for(env)
+
+
+@pytest.mark.parametrize(
+    "tenant",
+    ["FA0CDB0A-3F4F-4C52-9645-B26F13F409B4", "contoso.onmicrosoft.com", "contoso.com", "common"],
+)
+def test_tenant_guids_domains_and_common_are_fine(env, tenant):
+    env["TENANT_ID"] = tenant
+    assert "TENANT_ID" not in problems_for(env)
+
+
+def test_without_client_id_the_page_suggests_the_demo(tmp_path):
+    page = create_app({"SESSION_FILE_DIR": str(tmp_path)}).test_client().get("/")
+    assert "Run <code>bash scripts/demo.sh</code>" in page.get_data(as_text=True)
+
+
+def test_with_a_broken_configured_tenant_the_page_says_to_fix_or_remove_client_id(env):
+    # A .env copied from .env.sample with a placeholder: the demo ran against "that tenant".
+    env |= {"CLIENT_ID": "<paste it here>", "SECRET_KEY": ""}
+    page = create_app(env).test_client().get("/").get_data(as_text=True)
+    assert "so <code>bash scripts/demo.sh</code> runs the app against that tenant" in page
+    assert "remove <code>CLIENT_ID</code> from <code>.env</code>" in page
+    assert "Run <code>bash scripts/demo.sh</code>" not in page
+
+
+def test_when_the_demo_itself_runs_the_page_points_at_env_not_at_the_demo(env):
+    env |= {"DEMO_EMULATOR": "true", "SESSION_TYPE": "memcached"}  # from a developer's .env
+    page = create_app(env).test_client().get("/").get_data(as_text=True)
+    assert "SESSION_TYPE" in page and "The demo set the emulator's settings itself" in page
+    assert "bash scripts/demo.sh" not in page

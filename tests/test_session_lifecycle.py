@@ -125,7 +125,11 @@ def test_the_store_forgets_a_session_by_itself_within_the_idle_timeout(clock, si
 
 
 def test_session_timeouts_have_safe_defaults_and_must_agree():
-    minimal = {"CLIENT_ID": "c", "CLIENT_SECRET": "s", "FLASK_DEBUG": "1"}
+    minimal = {
+        "CLIENT_ID": "00000000-0000-0000-0000-000000000001",
+        "CLIENT_SECRET": "s",
+        "FLASK_DEBUG": "1",
+    }
     settings, problems = load_settings(minimal)
     assert not problems
     assert (settings.session_idle_timeout, settings.session_lifetime) == (30 * 60, 8 * 3600)

@@ -106,6 +106,11 @@ def test_a_store_that_fails_before_the_session_is_saved_is_a_clear_503(
 @pytest.mark.parametrize("name", ["REDIS_TIMEOUT", "REDIS_CONNECT_TIMEOUT"])
 def test_store_timeouts_are_checked_settings(name):
     _, problems = load_settings(
-        {"CLIENT_ID": "c", "CLIENT_SECRET": "s", "FLASK_DEBUG": "1", name: "0"}
+        {
+            "CLIENT_ID": "00000000-0000-0000-0000-000000000001",
+            "CLIENT_SECRET": "s",
+            "FLASK_DEBUG": "1",
+            name: "0",
+        }
     )
     assert [p.variable for p in problems] == [name]

@@ -1,4 +1,4 @@
-"""A throwaway CA and a loopback server certificate, made fresh at every start."""
+"""A local CA and a loopback server certificate: made fresh, or kept across restarts."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -22,11 +23,40 @@ def _name(common_name: str) -> x509.Name:
     )
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    # Keys are readable by the owner only, even though they are throwaway.
+def write_private(path: Path, data: bytes) -> None:
+    """Write a key readable by its owner only, even though it is a local one."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
+    os.chmod(path, 0o600)  # O_CREAT's mode does not apply to a file that existed
+
+
+def certificate_paths(state_dir: Path) -> tuple[Path, Path, Path]:
+    return state_dir / "ca.pem", state_dir / "server.pem", state_dir / "server-key.pem"
+
+
+def ensure_certificates(state_dir: Path, *, keep: bool) -> tuple[Path, Path, Path]:
+    """The certificates in STATE_DIR: with KEEP, those already there while they are sound
+    and valid for another day (so apps that trust ca.pem go on trusting it); else new ones."""
+    paths = certificate_paths(state_dir)
+    if keep and _still_good(*paths):
+        return paths
+    return make_certificates(state_dir)
+
+
+def _still_good(ca_path: Path, cert_path: Path, key_path: Path) -> bool:
+    try:
+        ca = x509.load_pem_x509_certificate(ca_path.read_bytes())
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+        cert.verify_directly_issued_by(ca)
+    except (OSError, ValueError, TypeError, InvalidSignature):
+        return False
+    spki = serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    if key.public_key().public_bytes(*spki) != cert.public_key().public_bytes(*spki):
+        return False
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    return min(ca.not_valid_after_utc, cert.not_valid_after_utc) > soon
 
 
 def make_certificates(state_dir: Path) -> tuple[Path, Path, Path]:
@@ -90,12 +120,10 @@ def make_certificates(state_dir: Path) -> tuple[Path, Path, Path]:
         .sign(ca_key, hashes.SHA256())
     )
     state_dir.mkdir(parents=True, exist_ok=True)
-    ca_path = state_dir / "ca.pem"
-    cert_path = state_dir / "server.pem"
-    key_path = state_dir / "server-key.pem"
+    ca_path, cert_path, key_path = certificate_paths(state_dir)
     ca_path.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     cert_path.write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
-    _write_private(
+    write_private(
         key_path,
         server_key.private_bytes(
             serialization.Encoding.PEM,

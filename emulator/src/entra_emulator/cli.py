@@ -1,10 +1,15 @@
-"""entra-emulator (python -m entra_emulator): run the identity platform and Graph emulator."""
+"""entra-emulator (python -m entra_emulator): run the identity platform and Graph emulator.
+
+It keeps its signing key, certificates, consents and grants in --state-dir, so a restart
+leaves signed-in users signed in; delete that folder to start afresh.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import signal
+import sys
 import threading
 
 from .server import LOOPBACK_HOSTS, start
@@ -37,15 +42,21 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    handle = start(
-        args.state_dir,
-        https_port=args.https_port,
-        http_port=args.http_port,
-        access_token_lifetime=args.access_token_lifetime,
-        redirect_uris=tuple(args.redirect_uri),
-        data_file=args.data,
-        host=args.host,
-    )
+    try:
+        handle = start(
+            args.state_dir,
+            https_port=args.https_port,
+            http_port=args.http_port,
+            access_token_lifetime=args.access_token_lifetime,
+            redirect_uris=tuple(args.redirect_uri),
+            data_file=args.data,
+            host=args.host,
+            keep_state=True,
+        )
+    except OSError as error:
+        # Most often a port in use: say which, without a traceback.
+        print(f"entra-emulator: cannot listen on {error.strerror}", file=sys.stderr)
+        return 1
     print(f"emulator ready: {handle.settings_path}", flush=True)
     stop.wait()
     handle.stop()

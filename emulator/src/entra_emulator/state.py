@@ -103,6 +103,8 @@ class EmulatorState:
         self.signer = signer
         self.download_key = secrets.token_bytes(32)
         self.bases: Bases | None = None  # set once it is known where the emulator is served
+        # Called (lock held) when something a restart keeps changed; see persistence.py.
+        self.on_change: Callable[[EmulatorState], None] | None = None
         self.reset()
 
     def reset(self) -> None:
@@ -131,6 +133,11 @@ class EmulatorState:
             self.request_log = RequestLog()
             self.counters: Counter[str] = Counter()
             self.graph_paths: Counter[str] = Counter()
+            self._changed()
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change(self)
 
     def count(self, kind: str, graph_path: str | None = None) -> None:
         with self.lock:
@@ -149,6 +156,7 @@ class EmulatorState:
     def add_tenant_consent(self, tenant_id: str, client_id: str, scopes: list[str]) -> None:
         with self.lock:
             self.tenant_consents.setdefault((tenant_id, client_id), set()).update(scopes)
+            self._changed()
 
     def admin_consent_requests_json(self) -> list[dict]:
         with self.lock:
@@ -181,6 +189,7 @@ class EmulatorState:
     def add_consent(self, user_id: str, client_id: str, scopes: list[str]) -> None:
         with self.lock:
             self.consents.setdefault((user_id, client_id), set()).update(scopes)
+            self._changed()
 
     def new_code(self, code: AuthCode) -> str:
         value = secrets.token_urlsafe(48)
@@ -192,11 +201,13 @@ class EmulatorState:
         value = "0.emu." + secrets.token_urlsafe(64)
         with self.lock:
             self.refresh_tokens[value] = grant
+            self._changed()
         return value
 
     def record_access_token(self, uti: str) -> None:
         with self.lock:
             self.access_tokens_issued[uti] = self.clock.now()
+            self._changed()
 
     def access_token_expired_by_control(self, uti: str | None) -> bool:
         with self.lock:
@@ -211,12 +222,14 @@ class EmulatorState:
             for grant in grants:
                 grant.revoked = True
             self.cae.critical_event(user_id, self.clock.now())
+            self._changed()
             return len(grants)
 
     def expire_tokens(self) -> float:
         """Every access token issued so far is rejected as expired."""
         with self.lock:
             self.expired_before = self.clock.now()
+            self._changed()
             return self.expired_before
 
     def set_access_token_lifetime(self, seconds: int) -> None:
@@ -233,6 +246,7 @@ class EmulatorState:
                 del self.consents[key]
             if user_id is None:
                 self.tenant_consents.clear()
+            self._changed()
 
     def set_fault_rules(self, rules: list[FaultRule], seed: int = 0) -> None:
         """Replace the fault schedule (see faults.py; fault_rules.parse_rule reads JSON)."""

@@ -29,11 +29,16 @@ def pairwise_sub(oid: str, client_id: str) -> str:
     return b64url(hashlib.sha256(f"{oid}:{client_id}".encode()).digest())
 
 
-class TokenSigner:
-    """RS256 keys made at start-up; a restart invalidates every token, like a key rollover."""
+def new_signing_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
-    def __init__(self) -> None:
-        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+class TokenSigner:
+    """The RS256 key tokens are signed with: a new one invalidates every token, like a key
+    rollover; a kept one (persistence.signing_key) keeps them valid across restarts."""
+
+    def __init__(self, key: rsa.RSAPrivateKey | None = None) -> None:
+        self._key = key or new_signing_key()
         self.public_key = self._key.public_key()
         der = self.public_key.public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
