@@ -381,7 +381,12 @@ def test_a_paused_redis_costs_one_timeout_not_one_per_retry(serve, servers, tmp_
 
 
 def problems_for(**settings: str) -> dict[str, str]:
-    base = {"CLIENT_ID": "c", "CLIENT_SECRET": "s", "FLASK_DEBUG": "1", "SESSION_TYPE": "redis"}
+    base = {
+        "CLIENT_ID": "00000000-0000-0000-0000-00000000000c",
+        "CLIENT_SECRET": "s",
+        "FLASK_DEBUG": "1",
+        "SESSION_TYPE": "redis",
+    }
     return {p.variable: p.message for p in load_settings(base | settings)[1]}
 
 
@@ -420,7 +425,7 @@ def test_sentinel_settings_are_checked(sentinels, master, variable):
 def test_sentinels_are_read_as_hosts_and_ports():
     settings, problems = load_settings(
         {
-            "CLIENT_ID": "c",
+            "CLIENT_ID": "00000000-0000-0000-0000-00000000000c",
             "CLIENT_SECRET": "s",
             "FLASK_DEBUG": "1",
             "REDIS_SENTINELS": "10.0.0.5:26379, [::1]:26380",
