@@ -12,7 +12,7 @@ from flask.typing import ResponseReturnValue
 
 from .images import favicon_ico
 from .state import EmulatorState
-from .web_index import build_index, page_key
+from .web_index import WebPage, build_index, page_key
 
 bp = Blueprint("web_pages", __name__)
 
@@ -29,7 +29,7 @@ def _state() -> EmulatorState:
 def web_page(rest: str = "") -> ResponseReturnValue:
     """The page a webUrl leads to, or 404."""
     bases = _state().bases
-    index = build_index(_state().directory, bases.web_url)
+    index = _index(_state())
     served_at = f"{request.scheme}://{request.host}"
     query = request.query_string.decode("latin-1")
     page = next(
@@ -43,6 +43,17 @@ def web_page(rest: str = "") -> ResponseReturnValue:
     if page is None:
         abort(404)
     return render_template("web_page.html", page=page)
+
+
+def _index(state: EmulatorState) -> dict[str, WebPage]:
+    """Built once per directory (reset() loads a new one), again when add_user() grows it."""
+    directory, size = state.directory, len(state.directory.items)
+    with state.lock:
+        built_for, built_size, index = current_app.extensions.get("web_pages", (None, 0, {}))
+        if built_for is not directory or built_size != size:
+            index = build_index(directory, state.bases.web_url)
+            current_app.extensions["web_pages"] = (directory, size, index)
+        return index
 
 
 @bp.app_errorhandler(404)
