@@ -29,8 +29,8 @@ _BRACKETED = re.compile(r"\([^)]*\)|\[[^\]]*\]|\{[^}]*\}")
 
 
 def initials(display_name: str) -> str:
-    """ "Adele Vance" -> "AV", "Ellis Moreau (Fabrikam)" -> "EM"; "" where there are none
-    (scripts without letter case, such as CJK, as Fluent UI leaves them)."""
+    """Initials as Fluent UI takes them: "Adele Vance" -> "AV", "Ellis Moreau (Fabrikam)" ->
+    "EM"; none ("") for scripts without letter case, such as CJK, as Fluent UI does."""
     words = _BRACKETED.sub(" ", display_name).split()
     letters = [w[0] for w in words if w[0].isalpha()]
     if not letters:
@@ -40,7 +40,7 @@ def initials(display_name: str) -> str:
 
 
 def colour_for(position: int) -> str:
-    """The colour of the POSITION-th account: neighbours in the directory never share one."""
+    """The colour of the POSITION-th account: no two of any 20 in a row share one."""
     return PALETTE[position % len(PALETTE)]
 
 
@@ -74,11 +74,10 @@ def favicon_ico() -> bytes:
 
 
 def _silhouette(draw: ImageDraw.ImageDraw, side: int) -> None:
-    tint = (255, 255, 255)
     head = side * 0.19
     cx, cy = side / 2, side * 0.39
-    draw.ellipse((cx - head, cy - head, cx + head, cy + head), fill=tint)
-    draw.ellipse((side * 0.17, side * 0.66, side * 0.83, side * 1.3), fill=tint)
+    draw.ellipse((cx - head, cy - head, cx + head, cy + head), fill="white")
+    draw.ellipse((side * 0.17, side * 0.66, side * 0.83, side * 1.3), fill="white")  # shoulders
 
 
 def _centred_text(draw: ImageDraw.ImageDraw, text: str, font, side: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -24,7 +25,7 @@ class Bases:
     web: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def listeners(cls, https_base: str, http_base: str, web_origins=()) -> Bases:
+    def listeners(cls, https_base: str, http_base: str, web_origins: Iterable[str] = ()) -> Bases:
         """Two loopback listeners: pages a browser visits on plain http, the rest on https."""
         return cls(
             login=https_base,
@@ -35,7 +36,7 @@ class Bases:
         )
 
     @classmethod
-    def well_known(cls, sharepoint_host: str, web_origins=()) -> Bases:
+    def well_known(cls, sharepoint_host: str, web_origins: Iterable[str] = ()) -> Bases:
         """The real service's hosts, for the in-process transport (no listener at all)."""
         return cls(
             login=LOGIN_HOST,
