@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import io
 
-import msal
 import pytest
-from emulator_helpers import REDIRECT_URI, TIMEOUT
+from emulator_helpers import TIMEOUT, inprocess_token
 from PIL import Image  # the emulator's own dependency
 
 PATTI = "patti@contoso.example"
@@ -17,18 +16,9 @@ WHITE = (255, 255, 255)
 @pytest.fixture
 def graph(emulator):
     """GET a Graph path as Patti (User.ReadBasic.All: other people's photos too)."""
-    app = msal.ConfidentialClientApplication(
-        emulator.client_id,
-        client_credential=emulator.client_secret,
-        authority=emulator.authority,
-        instance_discovery=False,
-        http_client=emulator.http_client(),
-    )
-    scopes = ["User.Read", "User.ReadBasic.All"]
-    flow = app.initiate_auth_code_flow(scopes, redirect_uri=REDIRECT_URI, response_mode="form_post")
-    token = app.acquire_token_by_auth_code_flow(flow, emulator.sign_in(flow["auth_uri"], PATTI))
+    token = inprocess_token(emulator, ["User.Read", "User.ReadBasic.All"], PATTI)
     http = emulator.http_client()
-    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    headers = {"Authorization": f"Bearer {token}"}
 
     def get(path: str):
         return http.get(emulator.graph_endpoint + path, headers=headers, timeout=TIMEOUT)

@@ -10,9 +10,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import msal
 import pytest
-from emulator_helpers import REDIRECT_URI
+from emulator_helpers import REDIRECT_URI, inprocess_client
 from playwright.sync_api import Page, expect, sync_playwright
 
 pytestmark = pytest.mark.browser
@@ -54,13 +53,7 @@ def in_chromium(request):
 
 
 def _auth_uri(emulator, scopes) -> str:
-    app = msal.ConfidentialClientApplication(
-        emulator.client_id,
-        client_credential=emulator.client_secret,
-        authority=emulator.authority,
-        instance_discovery=False,
-        http_client=emulator.trusting_session(),
-    )
+    app = inprocess_client(emulator)  # discovery in-process; Chromium opens the page itself
     flow = app.initiate_auth_code_flow(scopes, redirect_uri=REDIRECT_URI, response_mode="form_post")
     return flow["auth_uri"]
 

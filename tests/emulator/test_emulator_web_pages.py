@@ -14,10 +14,9 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import entra_emulator
-import msal
 import pytest
 import requests
-from emulator_helpers import REDIRECT_URI, TIMEOUT
+from emulator_helpers import REDIRECT_URI, TIMEOUT, inprocess_token
 from markupsafe import escape
 from PIL import Image  # the emulator's own dependency
 
@@ -29,16 +28,8 @@ HOSTILE_SITE = "Marketing <script>alert(2)</script>"
 
 
 def _token(emulator, upn: str, scopes: list[str]) -> str:
-    app = msal.ConfidentialClientApplication(
-        emulator.client_id,
-        client_credential=emulator.client_secret,
-        authority=emulator.common_authority,
-        instance_discovery=False,
-        http_client=emulator.http_client(),
-    )
-    flow = app.initiate_auth_code_flow(scopes, redirect_uri=REDIRECT_URI, response_mode="form_post")
-    result = app.acquire_token_by_auth_code_flow(flow, emulator.sign_in(flow["auth_uri"], upn))
-    return result["access_token"]
+    # common: work accounts and Kai Carter's personal one alike
+    return inprocess_token(emulator, scopes, upn, emulator.common_authority)
 
 
 class Graph:
