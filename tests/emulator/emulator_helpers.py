@@ -52,15 +52,20 @@ def sign_in(app, scopes, browser: Browser | None = None, upn: str = ADELE, **flo
     return app.acquire_token_by_auth_code_flow(flow, fields)
 
 
-def inprocess_token(emulator, scopes, upn: str = ADELE) -> str:
-    """An access token for SCOPES from a real MSAL sign-in on the in-process transport."""
-    app = msal.ConfidentialClientApplication(
+def inprocess_client(emulator, authority: str | None = None):
+    """A real MSAL client on the in-process transport (the emulator's authority by default)."""
+    return msal.ConfidentialClientApplication(
         emulator.client_id,
         client_credential=emulator.client_secret,
-        authority=emulator.authority,
+        authority=authority or emulator.authority,
         instance_discovery=False,
         http_client=emulator.http_client(),
     )
+
+
+def inprocess_token(emulator, scopes, upn: str = ADELE, authority: str | None = None) -> str:
+    """An access token for SCOPES from a real MSAL sign-in on the in-process transport."""
+    app = inprocess_client(emulator, authority)
     flow = app.initiate_auth_code_flow(scopes, redirect_uri=REDIRECT_URI, response_mode="form_post")
     result = app.acquire_token_by_auth_code_flow(flow, emulator.sign_in(flow["auth_uri"], upn))
     return result["access_token"]

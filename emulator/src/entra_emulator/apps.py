@@ -19,6 +19,7 @@ from . import (
     request_log,
     signout,
     token_endpoint,
+    web_pages,
 )
 from .graph import bp as graph_bp
 from .state import EmulatorState
@@ -27,7 +28,7 @@ from .state import EmulatorState
 @dataclass(frozen=True)
 class Apps:
     https: Flask  # discovery, tokens, keys, Graph, control API (what MSAL and Graph clients call)
-    http: Flask  # authorize, sign-in, consent and sign-out pages, downloads (what browsers visit)
+    http: Flask  # what browsers visit: sign-in, consent, sign-out, downloads, webUrl pages
     demo_issuer: federation.DemoIssuer  # the workload issuer served on the https listener
 
 
@@ -57,6 +58,7 @@ def _http_app(state: EmulatorState) -> Flask:
     app.register_blueprint(admin_consent.bp)
     app.register_blueprint(signout.bp)
     app.register_blueprint(downloads.bp)
+    app.register_blueprint(web_pages.bp)
     request_log.install(app)
     return app
 

@@ -27,6 +27,9 @@ MIME_TYPES = {
     ".md": "text/markdown",
 }
 CREATED = "2023-06-01T08:00:00Z"
+CONSUMER_ONEDRIVE = "https://onedrive.live.com"
+# A site's default library is called Documents and lives at Shared Documents.
+LIBRARY_URL_NAMES = {"Documents": "Shared Documents"}
 
 
 def _digest(seed: str) -> bytes:
@@ -159,6 +162,15 @@ class Directory:
     def find_group(self, group_id: str) -> dict | None:
         return next((g for g in self.groups if g["id"] == group_id.lower()), None)
 
+    @property
+    def web_origins(self) -> tuple[str, ...]:
+        """The real service's origins of every webUrl: team sites, OneDrives, personal ones."""
+        return (f"https://{self.tenant['sharepointHost']}", self._my_host(), CONSUMER_ONEDRIVE)
+
+    def _my_host(self) -> str:
+        host = self.tenant["sharepointHost"].replace(".sharepoint.com", "-my.sharepoint.com")
+        return f"https://{host}"
+
     def find_site(self, site_id: str) -> dict | None:
         return next((s for s in self.sites if s["id"].lower() == site_id.lower()), None)
 
@@ -219,10 +231,9 @@ class Directory:
         if not has_onedrive(user):
             return
         alias = user["userPrincipalName"].replace("@", "_").replace(".", "_")
-        host = self.tenant["sharepointHost"].replace(".sharepoint.com", "-my.sharepoint.com")
-        web = f"https://{host}/personal/{alias}/Documents"
+        web = f"{self._my_host()}/personal/{alias}/Documents"
         if is_personal(user):
-            web = f"https://onedrive.live.com/?cid={graph_id(user)}"
+            web = f"{CONSUMER_ONEDRIVE}/?cid={graph_id(user)}"
         drive = self._add_drive(
             seed=f"onedrive:{user['id']}",
             name="OneDrive",
@@ -252,11 +263,12 @@ class Directory:
             }
         )
         for library in site["libraries"]:
+            url_name = LIBRARY_URL_NAMES.get(library["name"], library["name"])
             drive = self._add_drive(
                 seed=f"site:{site['name']}:{library['name']}",
                 name=library["name"],
                 drive_type="documentLibrary",
-                web_url=f"{web}/{quote(library['name'])}",
+                web_url=f"{web}/{quote(url_name)}",
                 owner={"group": {"displayName": f"{site['displayName']} Owners"}},
                 items=library["items"],
             )
@@ -281,13 +293,17 @@ class Directory:
     def _add_children(self, seed: str, parent: DriveItem, entries: list[dict]) -> None:
         for entry in entries:
             is_folder = "children" in entry
+            item_id = item_id_for(f"{seed}:{parent.path}/{entry['name']}")
+            web_url = f"{parent.web_url}/{quote(entry['name'])}"
+            if parent.web_url.startswith(CONSUMER_ONEDRIVE):  # no paths in personal OneDrive URLs
+                web_url = f"{CONSUMER_ONEDRIVE}/redir?resid={item_id}"
             item = DriveItem(
-                id=item_id_for(f"{seed}:{parent.path}/{entry['name']}"),
+                id=item_id,
                 name=entry["name"],
                 drive_id=parent.drive_id,
                 parent_id=parent.id,
                 path=f"{parent.path}/{entry['name']}",
-                web_url=f"{parent.web_url}/{quote(entry['name'])}",
+                web_url=web_url,
                 size=entry.get("size", 0),
                 modified=entry.get("lastModifiedDateTime", CREATED),
                 is_folder=is_folder,

@@ -75,14 +75,17 @@ def start(
         state.on_change = keeper.save
     apps = build_apps(state)
     if not listen:
-        state.bases = Bases.well_known(state.directory.tenant["sharepointHost"])
+        tenant = state.directory.tenant
+        state.bases = Bases.well_known(tenant["sharepointHost"], state.directory.web_origins)
         return Emulator(state, apps)
     temporary = state_dir is None
     state_dir = Path(tempfile.mkdtemp(prefix="entra-emulator-") if temporary else state_dir)
     listeners = _listen(state_dir.resolve(), apps, https_port, http_port, keep_state)
     if temporary:
         listeners.cleanups.append(functools.partial(shutil.rmtree, state_dir, True))
-    state.bases = Bases.listeners(listeners.https_base, listeners.http_base)
+    state.bases = Bases.listeners(
+        listeners.https_base, listeners.http_base, state.directory.web_origins
+    )
     emulator = Emulator(state, apps, listeners)
     emulator.write_settings()
     return emulator

@@ -36,6 +36,7 @@ class Router:
             ("https", bases.graph),
             ("http", bases.browser),
             ("http", bases.downloads),
+            *(("http", origin) for origin in bases.web.values()),
         ):
             self._origins.setdefault(origin, set()).add(kind)
 

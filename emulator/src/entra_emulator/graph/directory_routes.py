@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from ..accounts import graph_id, is_guest, is_personal
 from ..directory import fold
-from ..images import square_png
+from ..images import LARGEST_PHOTO, PHOTO_SIZES, colour_for, photo_png
 from . import search_syntax
 from .common import (
     DIRECTORY,
@@ -197,27 +197,40 @@ def user(user_id: str) -> ResponseReturnValue:
     return {"@odata.context": context("users/$entity"), **user_json(target)}
 
 
-def _photo(target: dict | None) -> Response:
-    if target is None or not target.get("photo"):
+def _photo(target: dict | None, size: str | None = None) -> Response:
+    """The photo at one of Graph's sizes ("48x48"), the largest without one; 404 without."""
+    pixels = _photo_pixels(size)
+    if target is None or not target.get("photo") or pixels is None:
         raise not_found(
             "ImageNotFound",
             "Exception of type "
             "'Microsoft.Fast.Profile.Core.Exception.ImageNotFoundException' was thrown.",
         )
-    return Response(square_png(target["id"]), mimetype="image/png")
+    accounts = state().directory.accounts
+    position = next(n for n, u in enumerate(accounts) if u["id"] == target["id"])
+    png = photo_png(target["displayName"], colour_for(position), pixels)
+    return Response(png, mimetype="image/png")
 
 
-def my_photo_value() -> Response:
+def _photo_pixels(size: str | None) -> int | None:
+    if size is None:
+        return LARGEST_PHOTO
+    width, _, height = size.lower().partition("x")
+    known = {str(p) for p in PHOTO_SIZES}
+    return int(width) if width == height and width in known else None
+
+
+def my_photo_value(size: str | None = None) -> Response:
     require(ME)
-    return _photo(g.user)
+    return _photo(g.user, size)
 
 
-def user_photo_value(user_id: str) -> Response:
+def user_photo_value(user_id: str, size: str | None = None) -> Response:
     target = g.user if user_id in (g.user["id"], graph_id(g.user)) else _member(user_id)
     require(ME if target is g.user else USERS)
     if target is not g.user:
         _organization_only()
-    return _photo(target)
+    return _photo(target, size)
 
 
 def my_photo() -> ResponseReturnValue:
@@ -226,9 +239,9 @@ def my_photo() -> ResponseReturnValue:
     return {
         "@odata.context": context("users('me')/photo/$entity"),
         "@odata.mediaContentType": "image/png",
-        "id": "64X64",
-        "height": 64,
-        "width": 64,
+        "id": f"{LARGEST_PHOTO}X{LARGEST_PHOTO}",
+        "height": LARGEST_PHOTO,
+        "width": LARGEST_PHOTO,
     }
 
 
@@ -335,6 +348,8 @@ def install(bp: Blueprint) -> None:
         ("/users", users),
         ("/users/<user_id>", user),
         ("/users/<user_id>/photo/$value", user_photo_value),
+        ("/me/photos/<size>/$value", my_photo_value),
+        ("/users/<user_id>/photos/<size>/$value", user_photo_value),
         ("/groups", groups),
         ("/groups/<group_id>", group),
         ("/groups/<group_id>/members", group_members),

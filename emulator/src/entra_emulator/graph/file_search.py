@@ -119,7 +119,7 @@ def _index() -> list[Document]:
         if item.drive_id == drive.id and item.parent_id
     ]
     for site in directory.sites:
-        docs += _site_pages(site)
+        docs += site_pages(site)
     return docs
 
 
@@ -138,7 +138,7 @@ def _from_item(item: DriveItem, drive: Drive) -> Document:
     )
 
 
-def _site_pages(site: dict) -> list[Document]:
+def site_pages(site: dict) -> list[Document]:
     pages = [("Home.aspx", CREATED), *SITE_PAGES.get(site["name"], [])]
     seed = f"site:{site['name']}:Site Pages"
     return [
@@ -173,7 +173,7 @@ def _resource(doc: Document) -> dict:
         "lastModifiedDateTime": doc.modified,
         "id": doc.id,
         "name": doc.name,
-        "webUrl": doc.web_url,
+        "webUrl": state().bases.web_url(doc.web_url),
         "createdBy": editor,
         "lastModifiedBy": editor,
         "parentReference": {"siteId": doc.site_id, "driveId": doc.drive_id, "id": doc.parent_id},

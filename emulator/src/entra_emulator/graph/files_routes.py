@@ -26,7 +26,7 @@ def drive_json(drive: Drive) -> dict:
         "id": drive.id,
         "name": drive.name,
         "driveType": drive.drive_type,
-        "webUrl": drive.web_url,
+        "webUrl": state().bases.web_url(drive.web_url),
         "createdDateTime": CREATED,
         "lastModifiedDateTime": CREATED,
         "owner": drive.owner,
@@ -38,6 +38,10 @@ def drive_json(drive: Drive) -> dict:
             "used": 0,
         },
     }
+
+
+def site_json(site: dict) -> dict:
+    return {**site, "webUrl": state().bases.web_url(site["webUrl"])}
 
 
 def item_json(item: DriveItem) -> dict:
@@ -52,7 +56,7 @@ def item_json(item: DriveItem) -> dict:
         "id": item.id,
         "name": item.name,
         "size": item.size,
-        "webUrl": item.web_url,
+        "webUrl": state().bases.web_url(item.web_url),
         "createdDateTime": CREATED,
         "lastModifiedDateTime": item.modified,
         "parentReference": parent_ref,
@@ -179,7 +183,7 @@ def sites() -> ResponseReturnValue:
         found = [
             s for s in found if needle in fold(s["displayName"]) or needle in fold(s["description"])
         ]
-    return paged(found, "sites")
+    return paged([site_json(s) for s in found], "sites")
 
 
 def site(site_id: str) -> ResponseReturnValue:
@@ -187,7 +191,7 @@ def site(site_id: str) -> ResponseReturnValue:
     found = state().directory.find_site(site_id)
     if found is None:
         raise not_found("itemNotFound", "Requested site could not be found")
-    body = {"@odata.context": context("sites/$entity"), **found}
+    body = {"@odata.context": context("sites/$entity"), **site_json(found)}
     if request.args.get("$expand") == "drives":
         body["drives"] = [drive_json(d) for d in state().directory.site_drives(found["id"])]
     return body
