@@ -96,7 +96,8 @@ def init_app(app: Flask) -> None:
 
 def _sign_in_failed(error: AuthError):
     if error.reason == "unreachable":
-        title, detail = UNREACHABLE_TITLE, UNREACHABLE_DETAILS[error.step]
+        title = UNREACHABLE_TITLE
+        detail = UNREACHABLE_DETAILS.get(error.step, UNREACHABLE_DETAILS["redeem"])
     else:
         title, detail = SIGN_IN_FAILURES[error.reason]
         minutes = auth.current_state().settings.sign_in_timeout // 60

@@ -67,9 +67,9 @@ def complete(auth_response: dict[str, str]) -> str:
     state = current_state()
     try:
         pending = state.pending.take(request, auth_response.get("state"))
-    except Expired:
+    except Expired as expired:
         log.warning("sign-in failed: no pending sign-in for this response")
-        raise AuthError("expired") from None
+        raise AuthError("expired", next_path=expired.next_path) from None
     except StartedElsewhere as elsewhere:
         log.warning("sign-in failed: response reached a browser that did not start it")
         raise AuthError("elsewhere", next_path=elsewhere.next_path) from None
@@ -98,6 +98,7 @@ def complete(auth_response: dict[str, str]) -> str:
         tenant_id=claims.get("tid"),
     )
     user_session.begin(user, redeemed.token_cache, claims=answered_claims)
+    state.pending.mark_completed(pending)
     log.info("sign-in completed")
     return pending.next_path
 
