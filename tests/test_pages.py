@@ -124,7 +124,7 @@ def test_people_lists_names_and_mail_from_the_basic_profile_with_one_graph_call(
     assert "None" not in page  # fields Graph withholds are left out, not printed
     assert 'href="mailto:adele@contoso.example"' in page
     assert SCRIPT not in page and ESCAPED_SCRIPT in page
-    assert "More" not in page  # no next page
+    assert "Next" not in page and "Page 1" not in page  # one page: no pager
     assert graph_paths(sent) == ["GET /v1.0/users"]
 
 
@@ -153,7 +153,7 @@ def test_people_search_with_no_match_says_so(user, http_mock):
     assert "No one matches “nobody”" in response.get_data(as_text=True)
 
 
-def test_more_people_link_carries_graphs_next_link_and_follows_it(user, http_mock):
+def test_next_people_link_carries_an_opaque_cursor_and_follows_graphs_next_link(user, http_mock):
     next_link = f"{GRAPH}/users?$select=id&$top=10&$search=%22displayName:ad%22&$skiptoken=RFN-2"
     graph_get(
         http_mock,
@@ -175,8 +175,10 @@ def test_more_people_link_carries_graphs_next_link_and_follows_it(user, http_moc
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Alex Wilber" in page and "Adele Vance" not in page
+    assert "Page 2" in page
     assert [r.url for r in sent] == [next_link]
     assert second.calls[-1].request.headers["ConsistencyLevel"] == "eventual"
+    assert unescape(link_to(page, "/people?")) == "/people?q=ad"  # Previous: the first page
 
 
 @pytest.mark.parametrize(
@@ -192,23 +194,24 @@ def test_more_people_link_carries_graphs_next_link_and_follows_it(user, http_moc
         "me/drive/root/children",
     ],
 )
-def test_tampered_more_link_is_refused_and_the_token_stays_home(user, http_mock, link):
+def test_tampered_page_link_is_refused_and_the_token_stays_home(user, http_mock, link):
     response = user.get("/people", query_string={"cursor": link})
     assert response.status_code == 400
-    assert "“more” link is not valid" in response.get_data(as_text=True)
+    assert "page link is not valid" in response.get_data(as_text=True)
     assert not [c for c in http_mock.calls if "evil" in c.request.url]
     assert no_graph_calls(http_mock)
 
 
-@pytest.mark.parametrize("url", ["/groups", "/groups/g-1", "/sites", "/files/"])
-def test_every_paged_page_refuses_a_more_link_to_another_host(user, http_mock, url):
+@pytest.mark.parametrize("url", ["/groups", "/groups/g-1", "/sites", "/files/", "/drives/d1/"])
+def test_every_paged_page_refuses_a_page_link_to_another_host(user, http_mock, url):
     graph_get(http_mock, "/groups/g-1", {"displayName": "Sales"})
+    graph_get(http_mock, "/drives/d1", {"id": "d1", "name": "Documents"})
     response = user.get(url, query_string={"cursor": "https://evil.example/v1.0/users"})
     assert response.status_code == 400
     assert not [c for c in http_mock.calls if "evil" in c.request.url]
 
 
-def test_a_more_link_of_one_list_does_not_work_on_another(user, http_mock):
+def test_a_page_link_of_one_list_does_not_work_on_another(user, http_mock):
     groups_next = f"{GRAPH}/me/memberOf/microsoft.graph.group?$skiptoken=g2"
     graph_get(
         http_mock,
@@ -220,7 +223,7 @@ def test_a_more_link_of_one_list_does_not_work_on_another(user, http_mock):
     before = len(http_mock.calls)
     response = user.get("/people", query_string={"cursor": cursor})
     assert response.status_code == 400
-    assert "“more” link is not valid" in response.get_data(as_text=True)
+    assert "page link is not valid" in response.get_data(as_text=True)
     assert len(http_mock.calls) == before
 
 
@@ -279,6 +282,11 @@ def test_group_page_shows_its_name_and_members_with_two_graph_calls(user, http_m
         "/files/..",
         "/files/%2e%2e/secret",
         "/files/a/./b",
+        "/drives/../",
+        "/drives/%2e%2e/",
+        "/drives/d1/%2e%2e/x",
+        "/drive-items/d1/..",
+        "/drive-items/%2E%2E/i1",
     ],
 )
 def test_path_traversal_in_an_id_is_404_and_nothing_reaches_graph(user, http_mock, url):
@@ -386,7 +394,7 @@ def test_nested_folder_has_breadcrumbs_and_download_links(user, http_mock):
     assert graph_paths(sent) == ["GET /v1.0/me/drive/root:/Documents/Q1%20Reports:/children"]
 
 
-def test_more_files_link_stays_in_the_folder(user, http_mock):
+def test_next_files_link_stays_in_the_folder(user, http_mock):
     next_link = f"{GRAPH}/me/drive/root:/Documents:/children?$top=25&$skiptoken=p2"
     graph_get(
         http_mock,
@@ -433,7 +441,7 @@ def search_answer(*resources: dict, total: int, more: bool) -> dict:
     return {"value": [{"searchTerms": ["budget"], "hitsContainers": [container]}]}
 
 
-def test_file_search_shows_hits_and_a_more_link_that_fetches_the_next_page(user, http_mock):
+def test_file_search_shows_hits_and_a_next_link_that_fetches_the_next_page(user, http_mock):
     http_mock.post(
         f"{GRAPH}/search/query",
         json=search_answer(BUDGET, HOSTILE_FILE, total=21, more=True),
@@ -459,8 +467,9 @@ def test_file_search_shows_hits_and_a_more_link_that_fetches_the_next_page(user,
     assert parse_qs(urlsplit(more).query) == {"q": ["budget"], "from": ["20"]}
     response, sent = one_view(user, http_mock, more)
     page = response.get_data(as_text=True)
-    assert "Budget 2025.xlsx" in page
-    assert not [h for h in link_targets(page) if h.startswith("/search?")]  # last page: no More
+    assert "Budget 2025.xlsx" in page and "Page 2" in page
+    # The last page: no Next, and Previous back to the first page.
+    assert [h for h in link_targets(page) if h.startswith("/search?")] == ["/search?q=budget"]
     assert graph_paths(sent) == ["POST /v1.0/search/query"]
 
 
@@ -763,4 +772,7 @@ def test_file_search_reads_hits_shaped_as_the_search_api_documents_them(user, ht
     page = user.get("/search?q=report").get_data(as_text=True)
     assert "Q1 report.docx" in page and "Home.aspx" in page
     assert "2024-03-01 09:30" in page and "2024-02-01 08:00" in page
-    assert "None" not in page and "Download" not in page
+    assert "None" not in page
+    # The report opens through the app, by its ids; the page is a page, not a download.
+    assert link_targets(page).count("/drive-items/d1/h1") == 1
+    assert page.count("Download") == 1
