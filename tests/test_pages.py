@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from html import unescape
 from html.parser import HTMLParser
@@ -225,6 +226,100 @@ def test_a_page_link_of_one_list_does_not_work_on_another(user, http_mock):
     assert response.status_code == 400
     assert "page link is not valid" in response.get_data(as_text=True)
     assert len(http_mock.calls) == before
+
+
+def people_in_pages(http_mock, pages: int, token_length: int = 4) -> list[str]:
+    """/users in PAGES pages of one person each, Graph's next links as long as asked."""
+    # Random, as Graph's are: they do not compress.
+    links = [
+        f"{GRAPH}/users?$select=id,displayName&$top=10&$skiptoken={secrets.token_hex(token_length)}"
+        for _ in range(2, pages + 1)
+    ]
+    for n in range(1, pages + 1):
+        body = {"value": [{"id": f"u{n}", "displayName": f"Person {n}"}]}
+        if n < pages:
+            body["@odata.nextLink"] = links[n - 1]
+        if n == 1:
+            graph_get(http_mock, "/users", body, params=PEOPLE_QUERY)
+        else:
+            http_mock.get(links[n - 2], json=body)
+    return links
+
+
+def pager_links(page: str) -> dict[str, str]:
+    """The pager's links by their words (Previous, First page, Next), as a browser reads them."""
+
+    class Pager(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.links: dict[str, str] = {}
+            self._href: str | None = None
+
+        def handle_starttag(self, tag, attrs):
+            attributes = dict(attrs)
+            if tag == "a" and attributes.get("rel") in ("prev", "next"):
+                self._href = attributes["href"]
+
+        def handle_data(self, data):
+            if self._href is not None:
+                self.links[data.strip()] = self._href
+                self._href = None
+
+    parser = Pager()
+    parser.feed(page)
+    return parser.links
+
+
+def test_previous_and_next_walk_a_list_both_ways_one_graph_call_a_page(user, http_mock):
+    links = people_in_pages(http_mock, 3)
+    page = user.get("/people").get_data(as_text=True)
+    assert "Page 1" in page and "Previous" not in pager_links(page)
+    for number in (2, 3):
+        page = user.get(pager_links(page)["Next"]).get_data(as_text=True)
+        assert f"Page {number}" in page and f"Person {number}" in page
+    assert "Next" not in pager_links(page)  # the last page
+
+    before = len(http_mock.calls)
+    previous = pager_links(page)["Previous"]
+    assert "graph.microsoft.com" not in previous and "skiptoken" not in previous
+    page = user.get(previous).get_data(as_text=True)
+    assert "Page 2" in page and "Person 2" in page and "Person 3" not in page
+    assert [c.request.url for c in http_mock.calls[before:]] == [links[0]]
+    page = user.get(pager_links(page)["Previous"]).get_data(as_text=True)
+    assert "Page 1" in page and "Person 1" in page
+    assert pager_links(page).keys() == {"Next"}
+
+
+def test_deep_pages_keep_their_links_short_and_lead_back_to_the_start(user, http_mock):
+    # Graph's skip tokens can be long: only the latest pages' cursors fit in a link.
+    people_in_pages(http_mock, 6, token_length=150)
+    page = user.get("/people").get_data(as_text=True)
+    for number in range(2, 7):
+        link = pager_links(page)["Next"]
+        assert len(link) < 1024  # fits /login's next, should the page need a new sign-in
+        page = user.get(link).get_data(as_text=True)
+        assert f"Page {number}" in page
+    back = pager_links(page)
+    assert "Previous" not in back
+    assert unescape(back["First page"]) == "/people"
+
+
+@pytest.mark.parametrize("cursor", ["0~abc", "2~", "1~abc", "2~a~b", "x~abc", "9999999~abc"])
+def test_a_page_link_with_a_made_up_position_is_refused(user, http_mock, cursor):
+    response = user.get("/people", query_string={"cursor": cursor})
+    assert response.status_code == 400
+    assert "page link is not valid" in response.get_data(as_text=True)
+    assert no_graph_calls(http_mock)
+
+
+def test_a_more_link_from_before_pages_had_numbers_opens_page_two(user, http_mock):
+    people_in_pages(http_mock, 3)
+    next_link = unescape(pager_links(user.get("/people").get_data(as_text=True))["Next"])
+    bare_cursor = parse_qs(urlsplit(next_link).query)["cursor"][0].split("~", 1)[1]
+    response = user.get("/people", query_string={"cursor": bare_cursor})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Page 2" in page and "Person 2" in page
 
 
 # -- Groups ------------------------------------------------------------------
@@ -556,6 +651,93 @@ def test_a_sites_libraries_come_from_one_graph_call(user, http_mock):
     assert graph_paths(sent) == [f"GET /v1.0/sites/{SITE_ID}"]
 
 
+def test_the_site_page_links_each_library_to_browse_it_here(user, http_mock):
+    site = {
+        "id": SITE_ID,
+        "displayName": "Contoso Marketing",
+        "drives": [
+            {"id": "b!lib-1", "name": "Documents"},
+            {"id": "../../me", "name": "Forged"},  # not an id: shown, not linked
+        ],
+    }
+    graph_get(http_mock, f"/sites/{SITE_ID}", site)
+    page = user.get(f"/sites/{SITE_ID}").get_data(as_text=True)
+    assert "Forged" in page
+    assert [h for h in link_targets(page) if h.startswith("/drives/")] == ["/drives/b!lib-1/"]
+
+
+LIBRARY = {
+    "id": "d1",
+    "name": "Documents",
+    "webUrl": "https://contoso.sharepoint.com/sites/marketing/Shared%20Documents",
+    "owner": {"group": {"displayName": "Marketing Owners"}},
+}
+CAMPAIGNS = {"id": "f1", "name": "Campaigns", "folder": {"childCount": 2}}
+
+
+def test_a_library_lists_its_folders_and_files_with_two_graph_calls(user, http_mock):
+    graph_get(http_mock, "/drives/d1", LIBRARY)
+    graph_get(
+        http_mock,
+        "/drives/d1/root/children",
+        {"value": [CAMPAIGNS, BUDGET, HOSTILE_FILE]},
+        params={"$top": "25"},
+    )
+    response, sent = one_view(user, http_mock, "/drives/d1/")
+    page = response.get_data(as_text=True)
+    links = link_targets(page)
+    assert response.status_code == 200
+    assert "<h1>Documents</h1>" in page and "Marketing Owners" in page
+    assert "/drives/d1/Campaigns" in links  # the folder opens here, in the library
+    assert BUDGET["@microsoft.graph.downloadUrl"] in links
+    assert LIBRARY["webUrl"] in links
+    assert SCRIPT not in page and ESCAPED_SCRIPT in page
+    assert_no_script_links(page)
+    assert graph_paths(sent) == ["GET /v1.0/drives/d1", "GET /v1.0/drives/d1/root/children"]
+
+
+def test_a_library_folder_has_breadcrumbs_back_to_the_library(user, http_mock):
+    graph_get(http_mock, "/drives/d1", LIBRARY)
+    graph_get(http_mock, "/drives/d1/root:/Campaigns/Spring%202025:/children", {"value": [BUDGET]})
+    response, sent = one_view(user, http_mock, "/drives/d1/Campaigns/Spring%202025")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert '<a href="/drives/d1/">Documents</a>' in page
+    assert '<a href="/drives/d1/Campaigns">Campaigns</a>' in page
+    assert '<span aria-current="page">Spring 2025</span>' in page
+    assert "Budget.xlsx" in page
+    assert graph_paths(sent)[-1] == "GET /v1.0/drives/d1/root:/Campaigns/Spring%202025:/children"
+
+
+NOT_FOUND = {"error": {"code": "itemNotFound", "message": "The resource could not be found."}}
+
+
+@pytest.mark.parametrize(
+    ("url", "graph_path", "title", "back"),
+    [
+        ("/files/Gone", "/me/drive/root:/Gone:/children", "Folder not found", "/files/"),
+        ("/groups/g-gone", "/groups/g-gone", "Group not found", "/groups"),
+        (f"/sites/{SITE_ID}", f"/sites/{SITE_ID}", "Site not found", "/sites"),
+        ("/drives/d-gone/", "/drives/d-gone", "Library not found", "/sites"),
+        ("/drives/d1/Gone", "/drives/d1/root:/Gone:/children", "Folder not found", "/drives/d1/"),
+        ("/drive-items/d1/i-gone", "/drives/d1/items/i-gone", "File not found", "/search"),
+    ],
+)
+def test_something_graph_cannot_find_is_a_404_page_with_a_way_back_to_its_list(
+    user, http_mock, url, graph_path, title, back
+):
+    graph_get(http_mock, "/drives/d1", LIBRARY)
+    http_mock.get(f"{GRAPH}{graph_path}", json=NOT_FOUND, status=404, headers={"request-id": "r-1"})
+    response = user.get(url)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 404
+    assert f"<h1>{title}</h1>" in page
+    assert back in link_targets(page)
+    assert "Try again" not in page and "Microsoft Graph could not answer" not in page
+    assert "r-1" in page  # the request id, for a support call
+    assert "Sign out" in page  # in the site's layout, signed in
+
+
 # -- Hostile text from Graph -------------------------------------------------
 
 # Graph data a tenant's users control, and how it must appear in our HTML.
@@ -776,3 +958,122 @@ def test_file_search_reads_hits_shaped_as_the_search_api_documents_them(user, ht
     # The report opens through the app, by its ids; the page is a page, not a download.
     assert link_targets(page).count("/drive-items/d1/h1") == 1
     assert page.count("Download") == 1
+
+
+MARKETING_SITE = "contoso.sharepoint.com,2c712604-1370-44e7-a1f5-426573fda80a,2d2244c3"
+SITE_FILE_HIT = {
+    "id": "i-brief",
+    "name": "Spring brief.docx",
+    "webUrl": "https://contoso.sharepoint.com/sites/marketing/Shared%20Documents/Campaigns/"
+    "Spring%20brief.docx",
+    "parentReference": {"siteId": MARKETING_SITE, "driveId": "d1", "id": "f1"},
+}
+ONEDRIVE_HIT = {
+    "id": "i-roadmap",
+    "name": "Roadmap.pdf",
+    "size": 4096,
+    "webUrl": "https://contoso-my.sharepoint.com/personal/adele_contoso_example/Documents/"
+    "Projects/Roadmap.pdf",
+    "parentReference": {"siteId": "contoso-my.sharepoint.com,1,2", "driveId": "d-me", "id": "p"},
+}
+OFFICE_HIT = {  # Office documents' webUrl may be the site's document viewer
+    "id": "i-plan",
+    "name": "Plan.docx",
+    "webUrl": "https://contoso.sharepoint.com/sites/finance/_layouts/15/Doc.aspx"
+    "?sourcedoc=%7Babc%7D&file=Plan.docx",
+    "parentReference": {"siteId": "contoso.sharepoint.com,3,4", "driveId": "d3", "id": "p3"},
+}
+FOLDER_HIT = {  # no folder facet, as the Search API answers
+    "id": "f1",
+    "name": "Campaigns",
+    "webUrl": "https://contoso.sharepoint.com/sites/marketing/Shared%20Documents/Campaigns",
+    "parentReference": {"siteId": MARKETING_SITE, "driveId": "d1", "id": "root-1"},
+}
+
+
+def test_search_hits_say_where_they_live_without_a_graph_call_each(user, http_mock):
+    http_mock.post(
+        f"{GRAPH}/search/query",
+        json=search_answer(SITE_FILE_HIT, ONEDRIVE_HIT, OFFICE_HIT, total=3, more=False),
+    )
+    response, sent = one_view(user, http_mock, "/search?q=plan")
+    page = response.get_data(as_text=True)
+    assert "In <a" in page and ">marketing</a> › Shared Documents › Campaigns</span>" in page
+    assert f"/sites/{MARKETING_SITE}" in link_targets(page)
+    assert "In OneDrive › Projects</span>" in page
+    assert ">finance</a></span>" in page  # the viewer's address names the site only
+    assert graph_paths(sent) == ["POST /v1.0/search/query"]
+
+
+def test_a_file_hit_downloads_through_the_app_by_its_ids(user, http_mock):
+    http_mock.post(f"{GRAPH}/search/query", json=search_answer(SITE_FILE_HIT, total=1, more=False))
+    page = user.get("/search?q=spring").get_data(as_text=True)
+    (row,) = [line for line in page.splitlines() if ">Download<" in line]
+    download = link_to(row, "/drive-items/")
+    assert download == "/drive-items/d1/i-brief"
+
+    item = {
+        **SITE_FILE_HIT,
+        "file": {"mimeType": "application/msword"},
+        "@microsoft.graph.downloadUrl": "https://contoso.sharepoint.com/_layouts/15/download.aspx"
+        "?UniqueId=abc&tempauth=short-lived",
+    }
+    call = graph_get(http_mock, "/drives/d1/items/i-brief", item)
+    response, sent = one_view(user, http_mock, download)
+    assert response.status_code == 302
+    assert response.headers["Location"] == item["@microsoft.graph.downloadUrl"]
+    assert graph_paths(sent) == ["GET /v1.0/drives/d1/items/i-brief"]
+    assert call.call_count == 2
+
+
+def test_a_folder_hit_looks_like_a_folder_and_opens_in_the_library_view(user, http_mock):
+    http_mock.post(f"{GRAPH}/search/query", json=search_answer(FOLDER_HIT, total=1, more=False))
+    page = user.get("/search?q=campaigns").get_data(as_text=True)
+    assert '<a href="/drive-items/d1/f1">Campaigns/</a>' in page
+    assert "Download" not in page
+
+    folder = {
+        **FOLDER_HIT,
+        "folder": {"childCount": 2},
+        "parentReference": {"driveId": "d1", "path": "/drives/d1/root:/Shared%20Plans"},
+    }
+    graph_get(http_mock, "/drives/d1/items/f1", folder)
+    response = user.get("/drive-items/d1/f1")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/drives/d1/Shared%20Plans/Campaigns"
+
+
+def test_a_hit_that_turns_out_to_be_a_notebook_opens_on_the_web(user, http_mock):
+    notebook = {**FOLDER_HIT, "package": {"type": "oneNote"}}
+    graph_get(http_mock, "/drives/d1/items/f1", notebook)
+    response = user.get("/drive-items/d1/f1")
+    assert response.status_code == 302
+    assert response.headers["Location"] == FOLDER_HIT["webUrl"]
+
+
+def test_an_item_graph_offers_only_a_script_link_for_is_not_followed(user, http_mock):
+    graph_get(
+        http_mock,
+        "/drives/d1/items/i1",
+        {"id": "i1", "name": "x.txt", "file": {}, "@microsoft.graph.downloadUrl": "javascript:1"},
+    )
+    response = user.get("/drive-items/d1/i1")
+    assert response.status_code == 404
+    assert "Location" not in response.headers
+
+
+def test_file_search_pages_back_and_forth(user, http_mock):
+    for start in (0, 20, 40):
+        http_mock.post(
+            f"{GRAPH}/search/query",
+            json=search_answer({**BUDGET, "name": f"Hit {start}.xlsx"}, total=60, more=start < 40),
+            match=[matchers.json_params_matcher(search_request("budget", start))],
+        )
+    page = user.get("/search?q=budget&from=40").get_data(as_text=True)
+    assert "Page 3" in page and "Hit 40.xlsx" in page
+    links = pager_links(page)
+    assert links.keys() == {"Previous"}
+    assert parse_qs(urlsplit(unescape(links["Previous"])).query) == {
+        "q": ["budget"],
+        "from": ["20"],
+    }
