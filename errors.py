@@ -187,7 +187,7 @@ def _graph_failed(error: GraphError):
             # Renewing may use the session store; raised from a handler, it would be a traceback.
             return _store_unavailable(outage)
         if decision.action is Action.RETRY:
-            return redirect(request.full_path.rstrip("?"))
+            return redirect(auth.current_path())
         if decision.action is Action.SIGN_IN:
             return auth.sign_in_redirect(decision.sign_in)
         if decision.action is Action.SHOW_AUTH_ERROR:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from flask import Response, abort, redirect, request, url_for
 from werkzeug.exceptions import SecurityError
@@ -40,6 +40,17 @@ def safe_next_path(value: str | None) -> str:
     if parts.scheme or parts.netloc:
         return "/"
     return value
+
+
+def current_path() -> str:
+    """This page's path and query, as a link back to it after sign-in.
+
+    Quoted: werkzeug's `request.full_path` is decoded, and a folder name with a space
+    would make `safe_next_path` send the user home instead.
+    """
+    path = quote(request.script_root + request.path, safe="/!$&'()*+,;=:@")
+    query = request.query_string.decode("latin-1")
+    return f"{path}?{query}" if query else path
 
 
 def start(next_path: str, extra_scopes: Iterable[str] = (), claims: str | None = None) -> Response:

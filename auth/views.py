@@ -92,7 +92,7 @@ def build_blueprint(redirect_path: str) -> Blueprint:
 def sign_in_redirect(error: SignInRequired) -> Response:
     """Send the browser through sign-in (or consent) and back to this page."""
     log.info("asking the user to sign in (%s)", log_safe(error.reason))
-    params: dict[str, Any] = {"next": request.full_path.rstrip("?")}
+    params: dict[str, Any] = {"next": sign_in.current_path()}
     if error.scopes:
         params["scope"] = list(error.scopes)
     if error.claims:

@@ -509,6 +509,17 @@ def test_next_files_link_stays_in_the_folder(user, http_mock):
     assert [r.url for r in sent] == [next_link]
 
 
+def test_a_folder_whose_name_has_spaces_is_where_consent_leads_back_to(
+    signed_in_client, client_sign_in, emulator, http_mock
+):
+    response = signed_in_client.get("/files/Q1%20Reports/Draft%20%C3%A9t%C3%A9")
+    assert response.status_code == 302
+    query = parse_qs(urlsplit(response.headers["Location"]).query)
+    assert query["next"] == ["/files/Q1%20Reports/Draft%20%C3%A9t%C3%A9"]
+    back = client_sign_in(query["next"][0], scope="Files.Read")
+    assert back.headers["Location"] == "/files/Q1%20Reports/Draft%20%C3%A9t%C3%A9"
+
+
 def test_empty_folder_says_so(user, http_mock):
     graph_get(http_mock, "/me/drive/root:/Empty:/children", {"value": []})
     assert "This folder is empty." in user.get("/files/Empty").get_data(as_text=True)
@@ -860,6 +871,8 @@ PAGE_CALLS = [
     ("/directory", "GET", "/organization", "Directory.AccessAsUser.All"),
     ("/files/", "GET", "/me/drive/root/children", "Files.Read"),
     ("/files/Documents", "GET", "/me/drive/root:/Documents:/children", "Files.Read"),
+    ("/files/Q1%20Reports", "GET", "/me/drive/root:/Q1%20Reports:/children", "Files.Read"),
+    ("/drives/d1/", "GET", "/drives/d1", "Sites.Read.All"),
     ("/search?q=budget", "POST", "/search/query", "Files.Read.All"),
     ("/sites?q=market", "GET", "/sites", "Sites.Read.All"),
     (f"/sites/{SITE_ID}", "GET", f"/sites/{SITE_ID}", "Sites.Read.All"),
