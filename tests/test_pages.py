@@ -195,7 +195,7 @@ def test_next_people_link_carries_an_opaque_cursor_and_follows_graphs_next_link(
         "me/drive/root/children",
     ],
 )
-def test_tampered_page_link_is_refused_and_the_token_stays_home(user, http_mock, link):
+def test_tampered_more_link_is_refused_and_the_token_stays_home(user, http_mock, link):
     response = user.get("/people", query_string={"cursor": link})
     assert response.status_code == 400
     assert "page link is not valid" in response.get_data(as_text=True)
@@ -212,7 +212,7 @@ def test_every_paged_page_refuses_a_page_link_to_another_host(user, http_mock, u
     assert not [c for c in http_mock.calls if "evil" in c.request.url]
 
 
-def test_a_page_link_of_one_list_does_not_work_on_another(user, http_mock):
+def test_a_more_link_of_one_list_does_not_work_on_another(user, http_mock):
     groups_next = f"{GRAPH}/me/memberOf/microsoft.graph.group?$skiptoken=g2"
     graph_get(
         http_mock,
