@@ -411,12 +411,7 @@ def _drive_item(item: dict, parent: list[str], drive_id: str | None = None) -> D
         name=name or "(no name)",
         is_folder=is_folder,
         size=item.get("size"),
-        # Search hits may carry the date only in fileSystemInfo.
-        modified=(
-            item.get("lastModifiedDateTime")
-            or (item.get("fileSystemInfo") or {}).get("lastModifiedDateTime")
-            or ""
-        )[:16].replace("T", " "),
+        modified=_modified(item),
         web_url=safe_link(item.get("webUrl")),
         download_url=safe_link(item.get("@microsoft.graph.downloadUrl")),
         child_count=(item.get("folder") or {}).get("childCount"),
@@ -439,16 +434,21 @@ def _search_hit(item: dict) -> DriveItem:
         name=name or "(no name)",
         is_folder=is_folder,
         size=None if is_folder else item.get("size"),
-        modified=(
-            item.get("lastModifiedDateTime")
-            or (item.get("fileSystemInfo") or {}).get("lastModifiedDateTime")
-            or ""
-        )[:16].replace("T", " "),
+        modified=_modified(item),
         web_url=safe_link(item.get("webUrl")),
         drive_id=drive_id if openable and item_id else None,
         item_id=item_id if openable and drive_id else None,
         location=_location(safe_link(item.get("webUrl")), parent.get("siteId")),
     )
+
+
+def _modified(item: dict) -> str:
+    """When an item last changed, as "2024-05-01 10:20" (search hits may carry it only in
+    fileSystemInfo)."""
+    stamp = item.get("lastModifiedDateTime") or (item.get("fileSystemInfo") or {}).get(
+        "lastModifiedDateTime"
+    )
+    return str(stamp or "")[:16].replace("T", " ")
 
 
 def _looks_like_folder(item: dict) -> bool:
