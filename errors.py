@@ -24,6 +24,7 @@ from graph import (
     GraphUnavailable,
     InvalidCursor,
     InvalidReference,
+    Missing,
     NoDrive,
 )
 from permissions import describe_scopes
@@ -70,6 +71,50 @@ SIGN_IN_FAILURES = {
         "The identity provider's answer named no account.",
     ),
 }
+# What a 404 from Graph means, by what the page named: (title, what to say, the list to
+# go back to, its label). A library's folder leads back to the library.
+NOT_FOUND = {
+    "folder": (
+        "Folder not found",
+        "There is no folder at this path in your OneDrive. It may have been moved, "
+        "renamed or deleted.",
+        "files.my_files",
+        "My files",
+    ),
+    "group": (
+        "Group not found",
+        "There is no group with this ID that you can see. It may have been deleted.",
+        "directory.groups",
+        "Your groups",
+    ),
+    "site": (
+        "Site not found",
+        "There is no SharePoint site with this ID that you can see. It may have been "
+        "deleted, or you may no longer have access to it.",
+        "files.sites",
+        "Sites",
+    ),
+    "library": (
+        "Library not found",
+        "There is no document library with this ID that you can see. It may have been "
+        "deleted, or you may no longer have access to it.",
+        "files.sites",
+        "Sites",
+    ),
+    "library_folder": (
+        "Folder not found",
+        "There is no folder at this path in this library. It may have been moved, "
+        "renamed or deleted.",
+        "files.library",
+        "The library",
+    ),
+    "item": (
+        "File not found",
+        "This file or folder no longer exists, or you can no longer open it.",
+        "files.search",
+        "File search",
+    ),
+}
 UNREACHABLE_TITLE = "The sign-in service could not be reached"
 UNREACHABLE_DETAILS = {
     "discovery": "We could not read the identity provider's configuration. "
@@ -85,6 +130,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(PersonalAccountNotSupported, _personal_account)
     app.register_error_handler(GraphError, _graph_failed)
     app.register_error_handler(InvalidReference, _not_found)
+    app.register_error_handler(Missing, _missing)
     app.register_error_handler(InvalidCursor, _bad_cursor)
     app.register_error_handler(NoDrive, _no_drive)
     app.register_error_handler(HTTPException, _http_error)
@@ -96,7 +142,8 @@ def init_app(app: Flask) -> None:
 
 def _sign_in_failed(error: AuthError):
     if error.reason == "unreachable":
-        title, detail = UNREACHABLE_TITLE, UNREACHABLE_DETAILS[error.step]
+        title = UNREACHABLE_TITLE
+        detail = UNREACHABLE_DETAILS.get(error.step, UNREACHABLE_DETAILS["redeem"])
     else:
         title, detail = SIGN_IN_FAILURES[error.reason]
         minutes = auth.current_state().settings.sign_in_timeout // 60
@@ -140,7 +187,7 @@ def _graph_failed(error: GraphError):
             # Renewing may use the session store; raised from a handler, it would be a traceback.
             return _store_unavailable(outage)
         if decision.action is Action.RETRY:
-            return redirect(request.full_path.rstrip("?"))
+            return redirect(auth.current_path())
         if decision.action is Action.SIGN_IN:
             return auth.sign_in_redirect(decision.sign_in)
         if decision.action is Action.SHOW_AUTH_ERROR:
@@ -165,12 +212,26 @@ def _not_found(_error: InvalidReference):
     return _http_error(NotFound())
 
 
+def _missing(error: Missing):
+    title, detail, endpoint, label = NOT_FOUND[error.thing]
+    args = {"drive_id": request.view_args["drive_id"]} if error.thing == "library_folder" else {}
+    page = render_template(
+        "not_found.html",
+        title=title,
+        detail=detail,
+        back_url=url_for(endpoint, **args),
+        back_label=label,
+        request_id=error.request_id,
+    )
+    return page, 404
+
+
 def _no_drive(_error: NoDrive):
     return render_template("no_drive.html"), 404
 
 
 def _bad_cursor(_error: InvalidCursor):
-    description = "That \u201cmore\u201d link is not valid. Go back and try again."
+    description = "That page link is not valid. Go back to the list's first page and try again."
     return _http_error_page(400, "Bad Request", description), 400
 
 

@@ -80,9 +80,15 @@ class SessionInterface(CacheLibSessionInterface):
 
     def open_session(self, app: Flask, request: Request) -> ServerSideSession:
         try:
-            return self._within_lifetimes(super().open_session(app, request))
+            session = self._within_lifetimes(super().open_session(app, request))
         except STORE_ERRORS as error:
             return UnreachableSession(request.cookies.get(self.get_cookie_name(app), ""), error)
+        if not session and request.cookies.get(self.get_cookie_name(app)):
+            # The browser kept a session the store no longer has (no empty session is
+            # stored): a timeout ended it, here or by the store's own expiry.
+            g.session_timed_out = True
+            session.modified = True  # so this response clears the stale cookie
+        return session
 
     def end(self, session: ServerSideSession) -> None:
         """End the session server-side for good; the response clears its cookie either way.
@@ -186,6 +192,11 @@ def works_without_store(view: Callable) -> Callable:
     """Mark a view that answers even when the session store cannot be reached."""
     setattr(view, WORKS_WITHOUT_STORE, True)
     return view
+
+
+def timed_out() -> bool:
+    """Whether this request came with a session that has ended by a timeout (or is unknown)."""
+    return bool(g.get("session_timed_out"))
 
 
 def log_outage(error: BaseException) -> None:

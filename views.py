@@ -16,6 +16,7 @@ from flask import (
 
 import auth
 import display
+import session_store
 from auth import login_required
 from graph import current_client, resources
 from graph.models import Photo
@@ -41,7 +42,12 @@ def index():
         admin_consent = "refused"
     else:
         admin_consent = "granted" if request.args.get("admin_consent") == "True" else None
-    page = render_template("index.html", signed_out=outcome, admin_consent=admin_consent)
+    page = render_template(
+        "index.html",
+        signed_out=outcome,
+        session_expired=session_store.timed_out(),
+        admin_consent=admin_consent,
+    )
     return auth.forget_signed_out(make_response(page)) if outcome else page
 
 

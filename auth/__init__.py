@@ -26,7 +26,7 @@ from .identity import Identity
 from .pending import PendingSignIns
 from .policy import Action, Decision, after_graph_refusal
 from .refresh_lock import build_refresh_lock
-from .sign_in import admin_consent_url
+from .sign_in import admin_consent_url, current_path
 from .state import AuthState, PageRequirement, current_state
 from .user_session import SignedInUser, current_user
 from .views import (
@@ -46,6 +46,7 @@ __all__ = [
     "SignedInUser",
     "admin_consent_url",
     "can_open",
+    "current_path",
     "after_graph_refusal",
     "current_page_scopes",
     "current_state",

@@ -28,6 +28,9 @@ from flask import Request, Response
 from session_store import StoreUnavailable
 
 KEY_PREFIX = "authflow:"
+# By the state's digest: where a completed sign-in went, so its replay (the Back button
+# re-running the authorize request) can say "already signed in" and lead there again.
+COMPLETED_PREFIX = "authflow-done:"
 # Per browser, by the binding's digest: the keys of its latest sign-ins, oldest first.
 BROWSER_PREFIX = "authflow-browser:"
 # Sign-ins under way in one browser (tabs, pages asking consent); a new one drops the oldest.
@@ -55,7 +58,14 @@ class PendingSignIn:
 
 
 class Expired(Exception):
-    """No pending sign-in for this state: never started, already used, or too old."""
+    """No pending sign-in for this state: never started, already used, or too old.
+
+    `next_path` is where the sign-in went when this browser completed it already.
+    """
+
+    def __init__(self, next_path: str = "/") -> None:
+        super().__init__("no pending sign-in")
+        self.next_path = next_path
 
 
 class StartedElsewhere(Exception):
@@ -108,13 +118,30 @@ class PendingSignIns:
         raw = self.store.get(key)
         # delete() is the single-use check: of two racing callbacks only one deletes it.
         if raw is None or not self.store.delete(key):
-            raise Expired()
+            raise Expired(self._completed_next_path(request, state))
         record = PendingSignIn(**{**raw, "extra_scopes": tuple(raw["extra_scopes"])})
         if record.expires_at <= self.clock():
-            raise Expired()
+            raise Expired(record.next_path)
         if not hmac.compare_digest(record.binding_digest, _digest(_binding_from(request))):
             raise StartedElsewhere(record.next_path)
         return record
+
+    def mark_completed(self, pending: PendingSignIn) -> None:
+        """Remember, until the sign-in would have expired, that it completed and where to."""
+        left = int(pending.expires_at - self.clock())
+        record = {"next_path": pending.next_path, "binding_digest": pending.binding_digest}
+        # Only a nicer page for a replay depends on it: a failed write changes nothing else.
+        if left > 0:
+            self.store.set(COMPLETED_PREFIX + _digest(pending.flow["state"]), record, timeout=left)
+
+    def _completed_next_path(self, request: Request, state: str) -> str:
+        record = self.store.get(COMPLETED_PREFIX + _digest(state))
+        if not isinstance(record, dict):
+            return "/"
+        binding = _digest(_binding_from(request))
+        if not hmac.compare_digest(str(record.get("binding_digest")), binding):
+            return "/"
+        return str(record.get("next_path") or "/")
 
     def _limit_per_browser(self, binding_digest: str, key: str) -> None:
         """Remember `key` as the browser's newest sign-in; forget those past MAX_PER_BROWSER.

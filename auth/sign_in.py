@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from flask import Response, abort, redirect, request, url_for
 from werkzeug.exceptions import SecurityError
@@ -42,6 +42,17 @@ def safe_next_path(value: str | None) -> str:
     return value
 
 
+def current_path() -> str:
+    """This page's path and query, as a link back to it after sign-in.
+
+    Quoted: werkzeug's `request.full_path` is decoded, and a folder name with a space
+    would make `safe_next_path` send the user home instead.
+    """
+    path = quote(request.script_root + request.path, safe="/!$&'()*+,;=:@")
+    query = request.query_string.decode("latin-1")
+    return f"{path}?{query}" if query else path
+
+
 def start(next_path: str, extra_scopes: Iterable[str] = (), claims: str | None = None) -> Response:
     """Begin the auth-code flow and return the redirect to the identity provider."""
     state = current_state()
@@ -67,9 +78,9 @@ def complete(auth_response: dict[str, str]) -> str:
     state = current_state()
     try:
         pending = state.pending.take(request, auth_response.get("state"))
-    except Expired:
+    except Expired as expired:
         log.warning("sign-in failed: no pending sign-in for this response")
-        raise AuthError("expired") from None
+        raise AuthError("expired", next_path=expired.next_path) from None
     except StartedElsewhere as elsewhere:
         log.warning("sign-in failed: response reached a browser that did not start it")
         raise AuthError("elsewhere", next_path=elsewhere.next_path) from None
@@ -98,6 +109,7 @@ def complete(auth_response: dict[str, str]) -> str:
         tenant_id=claims.get("tid"),
     )
     user_session.begin(user, redeemed.token_cache, claims=answered_claims)
+    state.pending.mark_completed(pending)
     log.info("sign-in completed")
     return pending.next_path
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flask import current_app, request, session
+from flask import current_app, session
 
 from session_store import StoreUnavailable
 
 from . import user_session
 from .errors import SignInRequired
+from .sign_in import current_path
 from .state import current_state
 from .user_session import SignedInUser
 
@@ -52,7 +53,7 @@ def token_for(scopes: Iterable[str], *, force_refresh: bool = False) -> str:
             user.home_account_id,
             scopes,
             force_refresh=force_refresh,
-            next_path=request.full_path.rstrip("?"),
+            next_path=current_path(),
         )
         _keep(user, changed_cache or latest, force_refresh, unchanged_before)
         return token

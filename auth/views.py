@@ -12,8 +12,8 @@ from flask import Blueprint, Response, abort, g, redirect, render_template, requ
 from security_headers import content_security_policy
 from session_store import StoreUnavailable, log_outage, works_without_store
 
-from . import sign_in, user_session
-from .errors import SignInRequired
+from . import outcome, sign_in, user_session
+from .errors import AuthError, SignInRequired
 from .identity import log_safe
 from .pending import stored_length
 from .state import current_state
@@ -36,12 +36,30 @@ def build_blueprint(redirect_path: str) -> Blueprint:
             claims=claims if claims is not None and _is_claims_challenge(claims) else None,
         )
 
-    @bp.route(redirect_path, methods=["GET", "POST"])
+    @bp.post(redirect_path)
     def callback():
-        """The redirect URI: Microsoft sends the user back here after sign-in."""
-        response = request.form if request.method == "POST" else request.args
-        next_path = sign_in.complete(response.to_dict())
-        return redirect(next_path, code=303)
+        """The redirect URI: Microsoft posts the user back here after sign-in."""
+        try:
+            next_path = sign_in.complete(request.form.to_dict())
+        except AuthError as failure:
+            # Shown by the GET, which the session cookie comes with (see auth/outcome.py).
+            response = redirect(url_for("auth.sign_in_outcome"), code=303)
+            return outcome.remember(response, failure, path=redirect_path, https=request.is_secure)
+        return outcome.forget(redirect(next_path, code=303), path=redirect_path)
+
+    @bp.get(redirect_path)
+    def sign_in_outcome():
+        """How your sign-in went (and the redirect URI of a provider answering by query)."""
+        try:
+            if request.args:
+                next_path = sign_in.complete(request.args.to_dict())
+                return outcome.forget(redirect(next_path, code=303), path=redirect_path)
+            raise outcome.recall(request) or AuthError("expired")
+        except AuthError as failure:
+            # The Back button re-runs the authorize request, whose answer is used up.
+            if failure.reason == "expired" and g.user:
+                return render_template("already_signed_in.html", next_path=failure.next_path)
+            raise
 
     @bp.get("/logout")
     def logout_confirmation():
@@ -76,7 +94,7 @@ def build_blueprint(redirect_path: str) -> Blueprint:
 def sign_in_redirect(error: SignInRequired) -> Response:
     """Send the browser through sign-in (or consent) and back to this page."""
     log.info("asking the user to sign in (%s)", log_safe(error.reason))
-    params: dict[str, Any] = {"next": request.full_path.rstrip("?")}
+    params: dict[str, Any] = {"next": sign_in.current_path()}
     if error.scopes:
         params["scope"] = list(error.scopes)
     if error.claims:

@@ -21,7 +21,7 @@ from .client import (
     GraphUnavailable,
     page_deadline,
 )
-from .resources import InvalidCursor, InvalidReference, NoDrive
+from .resources import InvalidCursor, InvalidReference, Missing, NoDrive
 
 __all__ = [
     "GraphAccessDenied",
@@ -33,6 +33,7 @@ __all__ = [
     "GraphUnavailable",
     "InvalidCursor",
     "InvalidReference",
+    "Missing",
     "NoDrive",
     "current_client",
     "init_app",

@@ -10,10 +10,16 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class ResultPage(Generic[T]):
-    """One page of a list, and an opaque cursor for the next one (None on the last page)."""
+    """One page of a list, its number, and opaque cursors for the pages beside it.
+
+    `next_cursor` is None on the last page; `previous_cursor` is None for the first page
+    (the page before, when `number` is 2; else the list's start, see graph/paging.py).
+    """
 
     items: list[T]
     next_cursor: str | None = None
+    previous_cursor: str | None = None
+    number: int = 1
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,15 @@ class Organization:
 
 
 @dataclass(frozen=True)
+class ItemLocation:
+    """Where a search hit lives: a site or a OneDrive, and the folders inside it."""
+
+    place: str  # the site's name in its address, or "OneDrive"
+    folders: tuple[str, ...] = ()
+    site_id: str | None = None  # for a link to the site's page
+
+
+@dataclass(frozen=True)
 class DriveItem:
     name: str
     is_folder: bool
@@ -87,16 +102,33 @@ class DriveItem:
     web_url: str | None = None
     download_url: str | None = None
     child_count: int | None = None
-    # The folder path inside the user's OneDrive, for folders the app can open; else None.
+    # The folder path inside its drive, for folders the app can open by path; else None.
     folder_path: str | None = None
+    # The drive it is in, when that is not the user's own OneDrive (My files).
+    drive_id: str | None = None
+    item_id: str | None = None
+    location: ItemLocation | None = None
 
 
 @dataclass(frozen=True)
 class FileSearchResults:
+    """One page of search hits; the cursors are the first hit's index of the pages beside."""
+
     hits: list[DriveItem]
     total: int = 0
     start: int = 0
-    next_start: int | None = None
+    number: int = 1
+    next_cursor: str | None = None
+    previous_cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class ItemTarget:
+    """What opening a drive item leads to: its folder in the app, or its content."""
+
+    folder_path: str | None = None
+    download_url: str | None = None
+    web_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -108,9 +140,19 @@ class Site:
 
 @dataclass(frozen=True)
 class Library:
+    """A document library (or a OneDrive): a drive."""
+
     name: str | None
     description: str | None = None
     web_url: str | None = None
+    id: str | None = None  # None when Graph sent no usable id: not browsable here
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
+class LibraryFolder:
+    library: Library
+    items: ResultPage[DriveItem]
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ the ids and links that come from a URL or from Graph, and returns view models.
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
+from pathlib import PurePosixPath
+from typing import TypeVar
+from urllib.parse import quote, unquote, urlsplit
 
 from .client import GraphAccessDenied, GraphClient, GraphNotFound, Page
 from .models import (
@@ -18,7 +20,10 @@ from .models import (
     FileSearchResults,
     Group,
     GroupMembers,
+    ItemLocation,
+    ItemTarget,
     Library,
+    LibraryFolder,
     Organization,
     Person,
     Photo,
@@ -27,6 +32,9 @@ from .models import (
     Site,
     SiteLibraries,
 )
+from .paging import BadPosition, Position
+
+T = TypeVar("T")
 
 # Other people's basic profile: all that User.ReadBasic.All lets Graph return.
 PERSON_SELECT = "id,displayName,givenName,surname,mail,userPrincipalName"
@@ -49,7 +57,20 @@ class InvalidReference(ValueError):
 
 
 class InvalidCursor(ValueError):
-    """A "more" cursor that this app did not make (a 400)."""
+    """A page link's cursor that this app did not make (a 400)."""
+
+
+class Missing(LookupError):
+    """What the URL names does not exist, or this user cannot see it (a 404 page).
+
+    `thing` says what: "folder" (in My files), "group", "site", "library",
+    "library_folder" or "item".
+    """
+
+    def __init__(self, thing: str, request_id: str | None = None) -> None:
+        super().__init__(thing)
+        self.thing = thing
+        self.request_id = request_id
 
 
 class NoDrive(Exception):
@@ -113,12 +134,12 @@ def people(
         params["$search"] = f'"displayName:{term}" OR "mail:{term}"'
         # Graph's $search on directory objects needs eventual consistency.
         headers = {"ConsistencyLevel": "eventual"}
-    page = _page(client, token, "/users", params, cursor, headers)
-    return ResultPage([_person(item) for item in page.items], page.next_cursor)
+    page, position = _page(client, token, "/users", params, cursor, headers)
+    return _result([_person(item) for item in page.items], page, position)
 
 
 def my_groups(client: GraphClient, token: str, cursor: str | None = None) -> ResultPage[Group]:
-    page = _page(
+    page, position = _page(
         client,
         token,
         "/me/memberOf/microsoft.graph.group",
@@ -130,7 +151,7 @@ def my_groups(client: GraphClient, token: str, cursor: str | None = None) -> Res
         for item in page.items
         if item.get("id")
     ]
-    return ResultPage(groups, page.next_cursor)
+    return _result(groups, page, position)
 
 
 def group(
@@ -140,15 +161,18 @@ def group(
     path = f"/groups/{_graph_id(group_id)}"
     # Two calls: Graph returns a group's pageable member list only from /members,
     # and $expand=members stops at 20 members without a next link.
-    found = client.get(token, path, params={"$select": "displayName"})
-    page = _page(
-        client,
-        token,
-        f"{path}/members",
-        {"$select": PERSON_SELECT, "$top": PEOPLE_PAGE_SIZE},
-        cursor,
-    )
-    members = ResultPage([_person(item) for item in page.items], page.next_cursor)
+    try:
+        found = client.get(token, path, params={"$select": "displayName"})
+        page, position = _page(
+            client,
+            token,
+            f"{path}/members",
+            {"$select": PERSON_SELECT, "$top": PEOPLE_PAGE_SIZE},
+            cursor,
+        )
+    except GraphNotFound as missing:
+        raise Missing("group", missing.request_id) from None
+    members = _result([_person(item) for item in page.items], page, position)
     return GroupMembers(display_name=found.get("displayName"), members=members)
 
 
@@ -181,21 +205,59 @@ def drive_children(
     client: GraphClient, token: str, folder_path: str = "", cursor: str | None = None
 ) -> ResultPage[DriveItem]:
     """The items in a folder of the user's OneDrive ("" is the root, "a/b" a subfolder)."""
-    names = [part for part in folder_path.split("/") if part]
-    if any(name in (".", "..") for name in names):
-        raise InvalidReference("folder path with dot segments")
-    # Path-based addressing: the app's URL mirrors the folder path, so breadcrumbs need no call.
-    path = "/me/drive/root/children"
-    if names:
-        path = "/me/drive/root:/" + "/".join(quote(n, safe="") for n in names) + ":/children"
+    names = _folder_names(folder_path)
+    path = _children_path("/me/drive", names)
     try:
-        page = _page(client, token, path, {"$top": FILES_PAGE_SIZE}, cursor)
+        page, position = _page(client, token, path, {"$top": FILES_PAGE_SIZE}, cursor)
     except GraphNotFound as missing:
         # Graph's answer when the user has no OneDrive: 404 "User's mysite not found".
         if missing.code == "ResourceNotFound" and "mysite" in missing.message.lower():
             raise NoDrive() from None
-        raise
-    return ResultPage([_drive_item(item, names) for item in page.items], page.next_cursor)
+        raise Missing("folder", missing.request_id) from None
+    return _result([_drive_item(item, names) for item in page.items], page, position)
+
+
+def library(
+    client: GraphClient, token: str, drive_id: str, folder_path: str = "", cursor: str | None = None
+) -> LibraryFolder:
+    """A document library (or a OneDrive) and one page of a folder in it ("" is its root)."""
+    base = f"/drives/{_graph_id(drive_id)}"
+    names = _folder_names(folder_path)
+    # Two calls: a folder's items do not carry the name of the library they are in.
+    try:
+        found = client.get(token, base, params={"$select": "id,name,description,webUrl,owner"})
+    except GraphNotFound as missing:
+        raise Missing("library", missing.request_id) from None
+    try:
+        path = _children_path(base, names)
+        page, position = _page(client, token, path, {"$top": FILES_PAGE_SIZE}, cursor)
+    except GraphNotFound as missing:
+        raise Missing("library_folder", missing.request_id) from None
+    items = [_drive_item(item, names, drive_id=drive_id) for item in page.items]
+    return LibraryFolder(_library(found), _result(items, page, position))
+
+
+def item_target(client: GraphClient, token: str, drive_id: str, item_id: str) -> ItemTarget:
+    """Where opening a drive item (a search hit) leads: its folder here, or its content."""
+    path = f"/drives/{_graph_id(drive_id)}/items/{_graph_id(item_id)}"
+    try:
+        # Unselected, the item carries its short-lived @microsoft.graph.downloadUrl.
+        item = client.get(token, path)
+    except GraphNotFound as missing:
+        raise Missing("item", missing.request_id) from None
+    if "root" in item:
+        return ItemTarget(folder_path="")
+    if "folder" in item:
+        parent = str((item.get("parentReference") or {}).get("path") or "")
+        # "/drives/{id}/root:/a/b" (percent-encoded), or "/drive/root:" at the top.
+        inside = unquote(parent.partition("root:")[2]).strip("/")
+        names = [*(n for n in inside.split("/") if n), str(item.get("name") or "")]
+        if "root:" in parent and all(names) and not any(n in (".", "..") for n in names):
+            return ItemTarget(folder_path="/".join(names))
+    return ItemTarget(
+        download_url=safe_link(item.get("@microsoft.graph.downloadUrl")),
+        web_url=safe_link(item.get("webUrl")),
+    )
 
 
 def search_files(client: GraphClient, token: str, query: str, start: int = 0) -> FileSearchResults:
@@ -219,17 +281,18 @@ def search_files(client: GraphClient, token: str, query: str, start: int = 0) ->
     total, more = 0, False
     for answer in result.get("value") or []:
         for container in answer.get("hitsContainers") or []:
-            hits += [
-                _drive_item(hit.get("resource") or {}, None) for hit in container.get("hits") or []
-            ]
+            hits += [_search_hit(hit.get("resource") or {}) for hit in container.get("hits") or []]
             total = max(total, int(container.get("total") or 0))
             more = more or bool(container.get("moreResultsAvailable"))
     next_start = start + SEARCH_PAGE_SIZE
+    previous_start = start - SEARCH_PAGE_SIZE
     return FileSearchResults(
         hits=hits,
         total=total,
         start=start,
-        next_start=next_start if more and next_start < SEARCH_MAX_FROM else None,
+        number=start // SEARCH_PAGE_SIZE + 1,
+        next_cursor=str(next_start) if more and next_start < SEARCH_MAX_FROM else None,
+        previous_cursor=str(previous_start) if previous_start > 0 else None,
     )
 
 
@@ -238,25 +301,26 @@ def sites(
 ) -> ResultPage[Site]:
     """SharePoint sites whose name matches `query` (all sites when it is empty)."""
     term = query.strip()[:MAX_QUERY_LENGTH]
-    page = _page(client, token, "/sites", {"search": term or "*", "$top": FILES_PAGE_SIZE}, cursor)
+    params = {"search": term or "*", "$top": FILES_PAGE_SIZE}
+    page, position = _page(client, token, "/sites", params, cursor)
     found = [
         Site(str(item["id"]), item.get("displayName") or item.get("name"), item.get("description"))
         for item in page.items
         if item.get("id")
     ]
-    return ResultPage(found, page.next_cursor)
+    return _result(found, page, position)
 
 
 def site(client: GraphClient, token: str, site_id: str) -> SiteLibraries:
     """A SharePoint site and its document libraries."""
     # One call: the site with its libraries expanded. No $select beside it: together
     # with $expand=drives it is reported to drop properties.
-    found = client.get(token, f"/sites/{_graph_id(site_id)}", params={"$expand": "drives"})
-    libraries = [
-        Library(drive.get("name"), drive.get("description"), safe_link(drive.get("webUrl")))
-        for drive in found.get("drives") or []
-        if isinstance(drive, dict)
-    ]
+    path = f"/sites/{_graph_id(site_id)}"
+    try:
+        found = client.get(token, path, params={"$expand": "drives"})
+    except GraphNotFound as missing:
+        raise Missing("site", missing.request_id) from None
+    libraries = [_library(drive) for drive in found.get("drives") or [] if isinstance(drive, dict)]
     return SiteLibraries(found.get("displayName"), found.get("description"), libraries)
 
 
@@ -284,14 +348,50 @@ def _page(
     params: dict,
     cursor: str | None,
     headers: dict | None = None,
-) -> Page:
-    """The first page of `path`, or the one a cursor from an earlier page names."""
-    if not cursor:
-        return client.page(token, path, params=params, headers=headers)
+) -> tuple[Page, Position]:
+    """The first page of `path`, or the one a cursor from a page link names."""
     try:
-        return client.next_page(token, path, cursor, headers=headers)
+        position = Position.parse(cursor)
+    except BadPosition as exc:
+        raise InvalidCursor(str(exc)) from None
+    if not position.cursors:
+        return client.page(token, path, params=params, headers=headers), position
+    try:
+        return client.next_page(token, path, position.cursors[-1], headers=headers), position
     except ValueError as exc:  # a cursor the client did not make for this collection
         raise InvalidCursor(str(exc)) from None
+
+
+def _result(items: list[T], page: Page, position: Position) -> ResultPage[T]:
+    """A page of view models, with cursors for the pages before and after it."""
+    following = position.forward(page.next_cursor).encode() if page.next_cursor else None
+    return ResultPage(items, following, position.back().encode(), position.number)
+
+
+def _folder_names(folder_path: str) -> list[str]:
+    names = [part for part in folder_path.split("/") if part]
+    if any(name in (".", "..") for name in names):
+        raise InvalidReference("folder path with dot segments")
+    return names
+
+
+def _children_path(drive: str, names: list[str]) -> str:
+    # Path-based addressing: the app's URL mirrors the folder path, so breadcrumbs need no call.
+    if not names:
+        return f"{drive}/root/children"
+    return f"{drive}/root:/" + "/".join(quote(n, safe="") for n in names) + ":/children"
+
+
+def _library(drive: dict) -> Library:
+    owner = drive.get("owner")
+    who = (owner.get("user") or owner.get("group")) if isinstance(owner, dict) else None
+    return Library(
+        drive.get("name"),
+        drive.get("description"),
+        safe_link(drive.get("webUrl")),
+        id=_id_or_none(drive.get("id")),
+        owner=who.get("displayName") if isinstance(who, dict) else None,
+    )
 
 
 def _person(item: dict) -> Person:
@@ -304,23 +404,82 @@ def _person(item: dict) -> Person:
     )
 
 
-def _drive_item(item: dict, parent: list[str] | None) -> DriveItem:
+def _drive_item(item: dict, parent: list[str], drive_id: str | None = None) -> DriveItem:
     is_folder = "folder" in item
     name = item.get("name") or ""
     return DriveItem(
         name=name or "(no name)",
         is_folder=is_folder,
         size=item.get("size"),
-        # Search hits may carry the date only in fileSystemInfo.
-        modified=(
-            item.get("lastModifiedDateTime")
-            or (item.get("fileSystemInfo") or {}).get("lastModifiedDateTime")
-            or ""
-        )[:16].replace("T", " "),
+        modified=_modified(item),
         web_url=safe_link(item.get("webUrl")),
         download_url=safe_link(item.get("@microsoft.graph.downloadUrl")),
         child_count=(item.get("folder") or {}).get("childCount"),
-        folder_path="/".join([*parent, name])
-        if is_folder and parent is not None and name
-        else None,
+        folder_path="/".join([*parent, name]) if is_folder and name else None,
+        drive_id=drive_id,
+        item_id=_id_or_none(item.get("id")),
     )
+
+
+def _search_hit(item: dict) -> DriveItem:
+    """A search hit: where it lives from its address, and opened through the app by id."""
+    name = item.get("name") or ""
+    parent = item.get("parentReference") or {}
+    is_folder = _looks_like_folder(item)
+    # SharePoint pages (.aspx) come back as driveItems too: pages to open, not files.
+    openable = is_folder or not name.lower().endswith(".aspx")
+    drive_id = _id_or_none(parent.get("driveId"))
+    item_id = _id_or_none(item.get("id"))
+    return DriveItem(
+        name=name or "(no name)",
+        is_folder=is_folder,
+        size=None if is_folder else item.get("size"),
+        modified=_modified(item),
+        web_url=safe_link(item.get("webUrl")),
+        drive_id=drive_id if openable and item_id else None,
+        item_id=item_id if openable and drive_id else None,
+        location=_location(safe_link(item.get("webUrl")), parent.get("siteId")),
+    )
+
+
+def _modified(item: dict) -> str:
+    """When an item last changed, as "2024-05-01 10:20" (search hits may carry it only in
+    fileSystemInfo)."""
+    stamp = item.get("lastModifiedDateTime") or (item.get("fileSystemInfo") or {}).get(
+        "lastModifiedDateTime"
+    )
+    return str(stamp or "")[:16].replace("T", " ")
+
+
+def _looks_like_folder(item: dict) -> bool:
+    """Search hits carry no file or folder facet (the docs' example shows none), so a hit
+    with neither whose name has no extension is taken for a folder; opening it checks."""
+    if "folder" in item:
+        return True
+    if "file" in item or "package" in item:
+        return False
+    return not PurePosixPath(str(item.get("name") or "")).suffix
+
+
+def _location(web_url: str | None, site_id: object) -> ItemLocation | None:
+    """Where an item lives, from its address: no Graph call per hit."""
+    if not web_url:
+        return None
+    parts = urlsplit(web_url)
+    segments = [unquote(s) for s in parts.path.split("/") if s]
+    # The last segment is the item itself; but Office documents may open through the
+    # site's _layouts/15/Doc.aspx, and then only the site shows.
+    segments = segments[: segments.index("_layouts") if "_layouts" in segments else -1]
+    host = parts.hostname or ""
+    if host.endswith("-my.sharepoint.com") or segments[:1] == ["personal"]:
+        # /personal/<alias>/Documents/...: a OneDrive's files are its Documents library.
+        return ItemLocation("OneDrive", tuple(segments[3:]))
+    site = _id_or_none(site_id)
+    if len(segments) >= 2 and segments[0] in ("sites", "teams"):
+        return ItemLocation(segments[1], tuple(segments[2:]), site)
+    return ItemLocation(host, tuple(segments), site) if host else None
+
+
+def _id_or_none(value: object) -> str | None:
+    """A Graph id from Graph's data, if it is one we could put into a path."""
+    return value if isinstance(value, str) and _GRAPH_ID.match(value) else None

@@ -31,8 +31,13 @@ class SignIn:
         return self.emulator.sign_in(self.start(next_path, **params), user)
 
     def __call__(self, next_path: str = "/", *, user: str = ADELE, **params):
+        """The whole trip: a success is the callback's 303 to `next_path`; a failure is
+        the page its 303 leads to (the redirect URI's GET), as the browser shows it."""
         form = self.authorize(next_path, user=user, **params)
-        return self.client.post("/getAToken", data=form)
+        response = self.client.post("/getAToken", data=form)
+        if response.headers.get("Location") == "/getAToken":
+            return self.client.get("/getAToken")
+        return response
 
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')

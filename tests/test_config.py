@@ -111,7 +111,9 @@ def test_redirect_uri_sets_the_route(env, emulator):
     client = app.test_client()
     location = client.get("/login").headers["Location"]
     assert "redirect_uri=https%3A%2F%2Fapp.example%2Fauth%2Fcallback" in location
-    assert client.post("/auth/callback", data={}).status_code == 400
+    failed = client.post("/auth/callback", data={})
+    assert failed.status_code == 303 and failed.headers["Location"] == "/auth/callback"
+    assert client.get("/auth/callback").status_code == 400
     assert client.post("/getAToken", data={}).status_code == 404
 
 

@@ -102,7 +102,7 @@ def test_declining_files_read_explains_what_it_is_for_and_keeps_the_user_signed_
 ):
     authorize = follow_to_authorize(signed_in_client, signed_in_client.get("/files/"))
     declined = emulator.sign_in(authorize, ADELE, consent=False)  # Cancel on the consent page
-    response = signed_in_client.post("/getAToken", data=declined)
+    response = signed_in_client.post("/getAToken", data=declined, follow_redirects=True)
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "You declined the permission" in page

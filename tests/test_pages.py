@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from html import unescape
 from html.parser import HTMLParser
@@ -124,7 +125,7 @@ def test_people_lists_names_and_mail_from_the_basic_profile_with_one_graph_call(
     assert "None" not in page  # fields Graph withholds are left out, not printed
     assert 'href="mailto:adele@contoso.example"' in page
     assert SCRIPT not in page and ESCAPED_SCRIPT in page
-    assert "More" not in page  # no next page
+    assert "Next" not in page and "Page 1" not in page  # one page: no pager
     assert graph_paths(sent) == ["GET /v1.0/users"]
 
 
@@ -153,7 +154,7 @@ def test_people_search_with_no_match_says_so(user, http_mock):
     assert "No one matches “nobody”" in response.get_data(as_text=True)
 
 
-def test_more_people_link_carries_graphs_next_link_and_follows_it(user, http_mock):
+def test_next_people_link_carries_an_opaque_cursor_and_follows_graphs_next_link(user, http_mock):
     next_link = f"{GRAPH}/users?$select=id&$top=10&$search=%22displayName:ad%22&$skiptoken=RFN-2"
     graph_get(
         http_mock,
@@ -175,8 +176,10 @@ def test_more_people_link_carries_graphs_next_link_and_follows_it(user, http_moc
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Alex Wilber" in page and "Adele Vance" not in page
+    assert "Page 2" in page
     assert [r.url for r in sent] == [next_link]
     assert second.calls[-1].request.headers["ConsistencyLevel"] == "eventual"
+    assert unescape(link_to(page, "/people?")) == "/people?q=ad"  # Previous: the first page
 
 
 @pytest.mark.parametrize(
@@ -195,14 +198,15 @@ def test_more_people_link_carries_graphs_next_link_and_follows_it(user, http_moc
 def test_tampered_more_link_is_refused_and_the_token_stays_home(user, http_mock, link):
     response = user.get("/people", query_string={"cursor": link})
     assert response.status_code == 400
-    assert "“more” link is not valid" in response.get_data(as_text=True)
+    assert "page link is not valid" in response.get_data(as_text=True)
     assert not [c for c in http_mock.calls if "evil" in c.request.url]
     assert no_graph_calls(http_mock)
 
 
-@pytest.mark.parametrize("url", ["/groups", "/groups/g-1", "/sites", "/files/"])
-def test_every_paged_page_refuses_a_more_link_to_another_host(user, http_mock, url):
+@pytest.mark.parametrize("url", ["/groups", "/groups/g-1", "/sites", "/files/", "/drives/d1/"])
+def test_every_paged_page_refuses_a_page_link_to_another_host(user, http_mock, url):
     graph_get(http_mock, "/groups/g-1", {"displayName": "Sales"})
+    graph_get(http_mock, "/drives/d1", {"id": "d1", "name": "Documents"})
     response = user.get(url, query_string={"cursor": "https://evil.example/v1.0/users"})
     assert response.status_code == 400
     assert not [c for c in http_mock.calls if "evil" in c.request.url]
@@ -220,8 +224,102 @@ def test_a_more_link_of_one_list_does_not_work_on_another(user, http_mock):
     before = len(http_mock.calls)
     response = user.get("/people", query_string={"cursor": cursor})
     assert response.status_code == 400
-    assert "“more” link is not valid" in response.get_data(as_text=True)
+    assert "page link is not valid" in response.get_data(as_text=True)
     assert len(http_mock.calls) == before
+
+
+def people_in_pages(http_mock, pages: int, token_length: int = 4) -> list[str]:
+    """/users in PAGES pages of one person each, Graph's next links as long as asked."""
+    # Random, as Graph's are: they do not compress.
+    links = [
+        f"{GRAPH}/users?$select=id,displayName&$top=10&$skiptoken={secrets.token_hex(token_length)}"
+        for _ in range(2, pages + 1)
+    ]
+    for n in range(1, pages + 1):
+        body = {"value": [{"id": f"u{n}", "displayName": f"Person {n}"}]}
+        if n < pages:
+            body["@odata.nextLink"] = links[n - 1]
+        if n == 1:
+            graph_get(http_mock, "/users", body, params=PEOPLE_QUERY)
+        else:
+            http_mock.get(links[n - 2], json=body)
+    return links
+
+
+def pager_links(page: str) -> dict[str, str]:
+    """The pager's links by their words (Previous, First page, Next), as a browser reads them."""
+
+    class Pager(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.links: dict[str, str] = {}
+            self._href: str | None = None
+
+        def handle_starttag(self, tag, attrs):
+            attributes = dict(attrs)
+            if tag == "a" and attributes.get("rel") in ("prev", "next"):
+                self._href = attributes["href"]
+
+        def handle_data(self, data):
+            if self._href is not None:
+                self.links[data.strip()] = self._href
+                self._href = None
+
+    parser = Pager()
+    parser.feed(page)
+    return parser.links
+
+
+def test_previous_and_next_walk_a_list_both_ways_one_graph_call_a_page(user, http_mock):
+    links = people_in_pages(http_mock, 3)
+    page = user.get("/people").get_data(as_text=True)
+    assert "Page 1" in page and "Previous" not in pager_links(page)
+    for number in (2, 3):
+        page = user.get(pager_links(page)["Next"]).get_data(as_text=True)
+        assert f"Page {number}" in page and f"Person {number}" in page
+    assert "Next" not in pager_links(page)  # the last page
+
+    before = len(http_mock.calls)
+    previous = pager_links(page)["Previous"]
+    assert "graph.microsoft.com" not in previous and "skiptoken" not in previous
+    page = user.get(previous).get_data(as_text=True)
+    assert "Page 2" in page and "Person 2" in page and "Person 3" not in page
+    assert [c.request.url for c in http_mock.calls[before:]] == [links[0]]
+    page = user.get(pager_links(page)["Previous"]).get_data(as_text=True)
+    assert "Page 1" in page and "Person 1" in page
+    assert pager_links(page).keys() == {"Next"}
+
+
+def test_deep_pages_keep_their_links_short_and_lead_back_to_the_start(user, http_mock):
+    # Graph's skip tokens can be long: only the latest pages' cursors fit in a link.
+    people_in_pages(http_mock, 6, token_length=150)
+    page = user.get("/people").get_data(as_text=True)
+    for number in range(2, 7):
+        link = pager_links(page)["Next"]
+        assert len(link) < 1024  # fits /login's next, should the page need a new sign-in
+        page = user.get(link).get_data(as_text=True)
+        assert f"Page {number}" in page
+    back = pager_links(page)
+    assert "Previous" not in back
+    assert unescape(back["First page"]) == "/people"
+
+
+@pytest.mark.parametrize("cursor", ["0~abc", "2~", "1~abc", "2~a~b", "x~abc", "9999999~abc"])
+def test_a_page_link_with_a_made_up_position_is_refused(user, http_mock, cursor):
+    response = user.get("/people", query_string={"cursor": cursor})
+    assert response.status_code == 400
+    assert "page link is not valid" in response.get_data(as_text=True)
+    assert no_graph_calls(http_mock)
+
+
+def test_a_more_link_from_before_pages_had_numbers_opens_page_two(user, http_mock):
+    people_in_pages(http_mock, 3)
+    next_link = unescape(pager_links(user.get("/people").get_data(as_text=True))["Next"])
+    bare_cursor = parse_qs(urlsplit(next_link).query)["cursor"][0].split("~", 1)[1]
+    response = user.get("/people", query_string={"cursor": bare_cursor})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Page 2" in page and "Person 2" in page
 
 
 # -- Groups ------------------------------------------------------------------
@@ -279,6 +377,11 @@ def test_group_page_shows_its_name_and_members_with_two_graph_calls(user, http_m
         "/files/..",
         "/files/%2e%2e/secret",
         "/files/a/./b",
+        "/drives/../",
+        "/drives/%2e%2e/",
+        "/drives/d1/%2e%2e/x",
+        "/drive-items/d1/..",
+        "/drive-items/%2E%2E/i1",
     ],
 )
 def test_path_traversal_in_an_id_is_404_and_nothing_reaches_graph(user, http_mock, url):
@@ -386,7 +489,7 @@ def test_nested_folder_has_breadcrumbs_and_download_links(user, http_mock):
     assert graph_paths(sent) == ["GET /v1.0/me/drive/root:/Documents/Q1%20Reports:/children"]
 
 
-def test_more_files_link_stays_in_the_folder(user, http_mock):
+def test_next_files_link_stays_in_the_folder(user, http_mock):
     next_link = f"{GRAPH}/me/drive/root:/Documents:/children?$top=25&$skiptoken=p2"
     graph_get(
         http_mock,
@@ -404,6 +507,17 @@ def test_more_files_link_stays_in_the_folder(user, http_mock):
     assert "Plan.docx" in page and "Budget.xlsx" not in page
     assert '<span aria-current="page">Documents</span>' in page
     assert [r.url for r in sent] == [next_link]
+
+
+def test_a_folder_whose_name_has_spaces_is_where_consent_leads_back_to(
+    signed_in_client, client_sign_in, emulator, http_mock
+):
+    response = signed_in_client.get("/files/Q1%20Reports/Draft%20%C3%A9t%C3%A9")
+    assert response.status_code == 302
+    query = parse_qs(urlsplit(response.headers["Location"]).query)
+    assert query["next"] == ["/files/Q1%20Reports/Draft%20%C3%A9t%C3%A9"]
+    back = client_sign_in(query["next"][0], scope="Files.Read")
+    assert back.headers["Location"] == "/files/Q1%20Reports/Draft%20%C3%A9t%C3%A9"
 
 
 def test_empty_folder_says_so(user, http_mock):
@@ -433,7 +547,7 @@ def search_answer(*resources: dict, total: int, more: bool) -> dict:
     return {"value": [{"searchTerms": ["budget"], "hitsContainers": [container]}]}
 
 
-def test_file_search_shows_hits_and_a_more_link_that_fetches_the_next_page(user, http_mock):
+def test_file_search_shows_hits_and_a_next_link_that_fetches_the_next_page(user, http_mock):
     http_mock.post(
         f"{GRAPH}/search/query",
         json=search_answer(BUDGET, HOSTILE_FILE, total=21, more=True),
@@ -459,8 +573,9 @@ def test_file_search_shows_hits_and_a_more_link_that_fetches_the_next_page(user,
     assert parse_qs(urlsplit(more).query) == {"q": ["budget"], "from": ["20"]}
     response, sent = one_view(user, http_mock, more)
     page = response.get_data(as_text=True)
-    assert "Budget 2025.xlsx" in page
-    assert not [h for h in link_targets(page) if h.startswith("/search?")]  # last page: no More
+    assert "Budget 2025.xlsx" in page and "Page 2" in page
+    # The last page: no Next, and Previous back to the first page.
+    assert [h for h in link_targets(page) if h.startswith("/search?")] == ["/search?q=budget"]
     assert graph_paths(sent) == ["POST /v1.0/search/query"]
 
 
@@ -545,6 +660,93 @@ def test_a_sites_libraries_come_from_one_graph_call(user, http_mock):
     assert SCRIPT not in page and ESCAPED_SCRIPT in page
     assert_no_script_links(page)
     assert graph_paths(sent) == [f"GET /v1.0/sites/{SITE_ID}"]
+
+
+def test_the_site_page_links_each_library_to_browse_it_here(user, http_mock):
+    site = {
+        "id": SITE_ID,
+        "displayName": "Contoso Marketing",
+        "drives": [
+            {"id": "b!lib-1", "name": "Documents"},
+            {"id": "../../me", "name": "Forged"},  # not an id: shown, not linked
+        ],
+    }
+    graph_get(http_mock, f"/sites/{SITE_ID}", site)
+    page = user.get(f"/sites/{SITE_ID}").get_data(as_text=True)
+    assert "Forged" in page
+    assert [h for h in link_targets(page) if h.startswith("/drives/")] == ["/drives/b!lib-1/"]
+
+
+LIBRARY = {
+    "id": "d1",
+    "name": "Documents",
+    "webUrl": "https://contoso.sharepoint.com/sites/marketing/Shared%20Documents",
+    "owner": {"group": {"displayName": "Marketing Owners"}},
+}
+CAMPAIGNS = {"id": "f1", "name": "Campaigns", "folder": {"childCount": 2}}
+
+
+def test_a_library_lists_its_folders_and_files_with_two_graph_calls(user, http_mock):
+    graph_get(http_mock, "/drives/d1", LIBRARY)
+    graph_get(
+        http_mock,
+        "/drives/d1/root/children",
+        {"value": [CAMPAIGNS, BUDGET, HOSTILE_FILE]},
+        params={"$top": "25"},
+    )
+    response, sent = one_view(user, http_mock, "/drives/d1/")
+    page = response.get_data(as_text=True)
+    links = link_targets(page)
+    assert response.status_code == 200
+    assert "<h1>Documents</h1>" in page and "Marketing Owners" in page
+    assert "/drives/d1/Campaigns" in links  # the folder opens here, in the library
+    assert BUDGET["@microsoft.graph.downloadUrl"] in links
+    assert LIBRARY["webUrl"] in links
+    assert SCRIPT not in page and ESCAPED_SCRIPT in page
+    assert_no_script_links(page)
+    assert graph_paths(sent) == ["GET /v1.0/drives/d1", "GET /v1.0/drives/d1/root/children"]
+
+
+def test_a_library_folder_has_breadcrumbs_back_to_the_library(user, http_mock):
+    graph_get(http_mock, "/drives/d1", LIBRARY)
+    graph_get(http_mock, "/drives/d1/root:/Campaigns/Spring%202025:/children", {"value": [BUDGET]})
+    response, sent = one_view(user, http_mock, "/drives/d1/Campaigns/Spring%202025")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert '<a href="/drives/d1/">Documents</a>' in page
+    assert '<a href="/drives/d1/Campaigns">Campaigns</a>' in page
+    assert '<span aria-current="page">Spring 2025</span>' in page
+    assert "Budget.xlsx" in page
+    assert graph_paths(sent)[-1] == "GET /v1.0/drives/d1/root:/Campaigns/Spring%202025:/children"
+
+
+NOT_FOUND = {"error": {"code": "itemNotFound", "message": "The resource could not be found."}}
+
+
+@pytest.mark.parametrize(
+    ("url", "graph_path", "title", "back"),
+    [
+        ("/files/Gone", "/me/drive/root:/Gone:/children", "Folder not found", "/files/"),
+        ("/groups/g-gone", "/groups/g-gone", "Group not found", "/groups"),
+        (f"/sites/{SITE_ID}", f"/sites/{SITE_ID}", "Site not found", "/sites"),
+        ("/drives/d-gone/", "/drives/d-gone", "Library not found", "/sites"),
+        ("/drives/d1/Gone", "/drives/d1/root:/Gone:/children", "Folder not found", "/drives/d1/"),
+        ("/drive-items/d1/i-gone", "/drives/d1/items/i-gone", "File not found", "/search"),
+    ],
+)
+def test_something_graph_cannot_find_is_a_404_page_with_a_way_back_to_its_list(
+    user, http_mock, url, graph_path, title, back
+):
+    graph_get(http_mock, "/drives/d1", LIBRARY)
+    http_mock.get(f"{GRAPH}{graph_path}", json=NOT_FOUND, status=404, headers={"request-id": "r-1"})
+    response = user.get(url)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 404
+    assert f"<h1>{title}</h1>" in page
+    assert back in link_targets(page)
+    assert "Try again" not in page and "Microsoft Graph could not answer" not in page
+    assert "r-1" in page  # the request id, for a support call
+    assert "Sign out" in page  # in the site's layout, signed in
 
 
 # -- Hostile text from Graph -------------------------------------------------
@@ -669,6 +871,8 @@ PAGE_CALLS = [
     ("/directory", "GET", "/organization", "Directory.AccessAsUser.All"),
     ("/files/", "GET", "/me/drive/root/children", "Files.Read"),
     ("/files/Documents", "GET", "/me/drive/root:/Documents:/children", "Files.Read"),
+    ("/files/Q1%20Reports", "GET", "/me/drive/root:/Q1%20Reports:/children", "Files.Read"),
+    ("/drives/d1/", "GET", "/drives/d1", "Sites.Read.All"),
     ("/search?q=budget", "POST", "/search/query", "Files.Read.All"),
     ("/sites?q=market", "GET", "/sites", "Sites.Read.All"),
     (f"/sites/{SITE_ID}", "GET", f"/sites/{SITE_ID}", "Sites.Read.All"),
@@ -763,4 +967,126 @@ def test_file_search_reads_hits_shaped_as_the_search_api_documents_them(user, ht
     page = user.get("/search?q=report").get_data(as_text=True)
     assert "Q1 report.docx" in page and "Home.aspx" in page
     assert "2024-03-01 09:30" in page and "2024-02-01 08:00" in page
-    assert "None" not in page and "Download" not in page
+    assert "None" not in page
+    # The report opens through the app, by its ids; the page is a page, not a download.
+    assert link_targets(page).count("/drive-items/d1/h1") == 1
+    assert page.count("Download") == 1
+
+
+MARKETING_SITE = "contoso.sharepoint.com,2c712604-1370-44e7-a1f5-426573fda80a,2d2244c3"
+SITE_FILE_HIT = {
+    "id": "i-brief",
+    "name": "Spring brief.docx",
+    "webUrl": "https://contoso.sharepoint.com/sites/marketing/Shared%20Documents/Campaigns/"
+    "Spring%20brief.docx",
+    "parentReference": {"siteId": MARKETING_SITE, "driveId": "d1", "id": "f1"},
+}
+ONEDRIVE_HIT = {
+    "id": "i-roadmap",
+    "name": "Roadmap.pdf",
+    "size": 4096,
+    "webUrl": "https://contoso-my.sharepoint.com/personal/adele_contoso_example/Documents/"
+    "Projects/Roadmap.pdf",
+    "parentReference": {"siteId": "contoso-my.sharepoint.com,1,2", "driveId": "d-me", "id": "p"},
+}
+OFFICE_HIT = {  # Office documents' webUrl may be the site's document viewer
+    "id": "i-plan",
+    "name": "Plan.docx",
+    "webUrl": "https://contoso.sharepoint.com/sites/finance/_layouts/15/Doc.aspx"
+    "?sourcedoc=%7Babc%7D&file=Plan.docx",
+    "parentReference": {"siteId": "contoso.sharepoint.com,3,4", "driveId": "d3", "id": "p3"},
+}
+FOLDER_HIT = {  # no folder facet, as the Search API answers
+    "id": "f1",
+    "name": "Campaigns",
+    "webUrl": "https://contoso.sharepoint.com/sites/marketing/Shared%20Documents/Campaigns",
+    "parentReference": {"siteId": MARKETING_SITE, "driveId": "d1", "id": "root-1"},
+}
+
+
+def test_search_hits_say_where_they_live_without_a_graph_call_each(user, http_mock):
+    http_mock.post(
+        f"{GRAPH}/search/query",
+        json=search_answer(SITE_FILE_HIT, ONEDRIVE_HIT, OFFICE_HIT, total=3, more=False),
+    )
+    response, sent = one_view(user, http_mock, "/search?q=plan")
+    page = response.get_data(as_text=True)
+    assert "In <a" in page and ">marketing</a> › Shared Documents › Campaigns</span>" in page
+    assert f"/sites/{MARKETING_SITE}" in link_targets(page)
+    assert "In OneDrive › Projects</span>" in page
+    assert ">finance</a></span>" in page  # the viewer's address names the site only
+    assert graph_paths(sent) == ["POST /v1.0/search/query"]
+
+
+def test_a_file_hit_downloads_through_the_app_by_its_ids(user, http_mock):
+    http_mock.post(f"{GRAPH}/search/query", json=search_answer(SITE_FILE_HIT, total=1, more=False))
+    page = user.get("/search?q=spring").get_data(as_text=True)
+    (row,) = [line for line in page.splitlines() if ">Download<" in line]
+    download = link_to(row, "/drive-items/")
+    assert download == "/drive-items/d1/i-brief"
+
+    item = {
+        **SITE_FILE_HIT,
+        "file": {"mimeType": "application/msword"},
+        "@microsoft.graph.downloadUrl": "https://contoso.sharepoint.com/_layouts/15/download.aspx"
+        "?UniqueId=abc&tempauth=short-lived",
+    }
+    call = graph_get(http_mock, "/drives/d1/items/i-brief", item)
+    response, sent = one_view(user, http_mock, download)
+    assert response.status_code == 302
+    assert response.headers["Location"] == item["@microsoft.graph.downloadUrl"]
+    assert graph_paths(sent) == ["GET /v1.0/drives/d1/items/i-brief"]
+    assert call.call_count == 2
+
+
+def test_a_folder_hit_looks_like_a_folder_and_opens_in_the_library_view(user, http_mock):
+    http_mock.post(f"{GRAPH}/search/query", json=search_answer(FOLDER_HIT, total=1, more=False))
+    page = user.get("/search?q=campaigns").get_data(as_text=True)
+    assert '<a href="/drive-items/d1/f1">Campaigns/</a>' in page
+    assert "Download" not in page
+
+    folder = {
+        **FOLDER_HIT,
+        "folder": {"childCount": 2},
+        "parentReference": {"driveId": "d1", "path": "/drives/d1/root:/Shared%20Plans"},
+    }
+    graph_get(http_mock, "/drives/d1/items/f1", folder)
+    response = user.get("/drive-items/d1/f1")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/drives/d1/Shared%20Plans/Campaigns"
+
+
+def test_a_hit_that_turns_out_to_be_a_notebook_opens_on_the_web(user, http_mock):
+    notebook = {**FOLDER_HIT, "package": {"type": "oneNote"}}
+    graph_get(http_mock, "/drives/d1/items/f1", notebook)
+    response = user.get("/drive-items/d1/f1")
+    assert response.status_code == 302
+    assert response.headers["Location"] == FOLDER_HIT["webUrl"]
+
+
+def test_an_item_graph_offers_only_a_script_link_for_is_not_followed(user, http_mock):
+    graph_get(
+        http_mock,
+        "/drives/d1/items/i1",
+        {"id": "i1", "name": "x.txt", "file": {}, "@microsoft.graph.downloadUrl": "javascript:1"},
+    )
+    response = user.get("/drive-items/d1/i1")
+    assert response.status_code == 404
+    assert "Location" not in response.headers
+
+
+def test_file_search_pages_back_and_forth(user, http_mock):
+    for start in (0, 20, 40):
+        http_mock.post(
+            f"{GRAPH}/search/query",
+            json=search_answer({**BUDGET, "name": f"Hit {start}.xlsx"}, total=60, more=start < 40),
+            match=[matchers.json_params_matcher(search_request("budget", start))],
+        )
+    page = user.get("/search?q=budget&from=40").get_data(as_text=True)
+    assert "Page 3" in page and "Hit 40.xlsx" in page
+    links = pager_links(page)
+    assert links.keys() == {"Previous"}
+    assert parse_qs(urlsplit(unescape(links["Previous"])).query) == {
+        "q": ["budget"],
+        "from": ["20"],
+    }

@@ -142,7 +142,7 @@ def idp_answers_with_an_error(sign_in, next_path: str, scope: str, **error: str)
     """Start signing in for SCOPE, and post back the identity provider's error for it."""
     authorize = sign_in.start(next_path, scope=scope)
     state = parse_qs(urlsplit(authorize).query)["state"][0]
-    return sign_in.client.post("/getAToken", data={**error, "state": state})
+    return sign_in.client.post("/getAToken", data={**error, "state": state}, follow_redirects=True)
 
 
 def test_a_permission_that_needs_an_administrator_is_explained_with_the_admin_consent_link(

@@ -85,6 +85,15 @@ def test_a_session_idle_for_longer_than_the_idle_timeout_ends(clock, signed_in_c
     assert not signed_in(signed_in_client)
 
 
+def test_the_home_page_says_once_that_an_idle_session_expired(clock, signed_in_client):
+    clock.shift(IDLE + timedelta(seconds=1))
+    home = signed_in_client.get("/").get_data(as_text=True)
+    assert "Your session expired; sign in again." in home
+    assert "Welcome" not in home
+    # Its cookie was cleared with that page: the next visit is a plain signed-out one.
+    assert "Your session expired" not in signed_in_client.get("/").get_data(as_text=True)
+
+
 def test_a_session_older_than_the_session_lifetime_ends_however_active(
     clock, signed_in_client, emulator_graph
 ):

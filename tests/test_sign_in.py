@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from app_helpers import sign_out
+from app_helpers import ADELE, SignIn, sign_out
 
 GRAPH = "https://graph.microsoft.com/v1.0"
 MEGAN = "megan@contoso.example"
@@ -21,6 +22,21 @@ def signed_in_name(client) -> bool:
 def session_cookie(client) -> str | None:
     cookie = client.get_cookie("session")
     return cookie.value if cookie else None
+
+
+def cross_site_post(client, form: dict, **kwargs):
+    """The identity provider's form_post as a browser sends it, and the page it leads to.
+
+    The POST comes from another site, so the Lax session cookie stays behind; the GET
+    the 303 leads to is a top-level navigation, which it comes with again.
+    """
+    session = client.get_cookie("session")
+    client.delete_cookie("session")
+    response = client.post("/getAToken", data=form, **kwargs)
+    assert response.status_code == 303
+    if session is not None and client.get_cookie("session") is None:
+        client.set_cookie("session", session.value)
+    return client.get(response.headers["Location"], **kwargs)
 
 
 def spoil_nonce(token_endpoint, form: dict) -> dict:
@@ -146,6 +162,7 @@ def test_user_declining_consent_sees_a_friendly_error(client_sign_in):
             "error_description": "AADSTS65004: User declined to consent <b>now</b>",
             "state": state,
         },
+        follow_redirects=True,
     )
     page = response.get_data(as_text=True)
     assert response.status_code == 400
@@ -157,7 +174,7 @@ def test_user_declining_consent_sees_a_friendly_error(client_sign_in):
 
 def test_callback_without_state_says_the_sign_in_expired(client_sign_in):
     client_sign_in.start()
-    response = client_sign_in.client.post("/getAToken", data={"code": "abc"})
+    response = client_sign_in.client.post("/getAToken", data={"code": "abc"}, follow_redirects=True)
     assert response.status_code == 400
     assert "Your sign-in expired" in response.get_data(as_text=True)
     assert "start again" in response.get_data(as_text=True)
@@ -166,7 +183,7 @@ def test_callback_without_state_says_the_sign_in_expired(client_sign_in):
 def test_callback_with_unknown_state_is_rejected(client_sign_in):
     form = client_sign_in.authorize()
     form["state"] = "forged-state"
-    response = client_sign_in.client.post("/getAToken", data=form)
+    response = client_sign_in.client.post("/getAToken", data=form, follow_redirects=True)
     assert response.status_code == 400
     assert "Your sign-in expired" in response.get_data(as_text=True)
     assert not signed_in_name(client_sign_in.client)
@@ -176,7 +193,7 @@ def test_a_callback_reaching_another_browser_is_rejected(client_sign_in, app):
     """Login CSRF: an attacker's code posted to the victim's browser does nothing."""
     attacker_form = client_sign_in.authorize()
     victim = app.test_client()
-    response = victim.post("/getAToken", data=attacker_form)
+    response = victim.post("/getAToken", data=attacker_form, follow_redirects=True)
     assert response.status_code == 400
     assert "started elsewhere" in response.get_data(as_text=True)
     assert not signed_in_name(victim)
@@ -193,11 +210,130 @@ def test_a_replayed_callback_is_refused_without_asking_the_token_endpoint(
     if sign_out_first:
         sign_out(client)
     before = len(token_endpoint.calls())
-    again = client.post("/getAToken", data=form)
+    again = cross_site_post(client, form)
     assert token_endpoint.calls()[before:] == []  # refused by us, not by the IdP's replay check
-    assert again.status_code == 400
-    assert "Your sign-in expired" in again.get_data(as_text=True)
+    if sign_out_first:
+        assert again.status_code == 400
+        assert "Your sign-in expired" in again.get_data(as_text=True)
+    else:
+        assert again.status_code == 200
+        assert "You are already signed in" in again.get_data(as_text=True)
     assert signed_in_name(client) == (not sign_out_first)  # and nothing else changed
+
+
+def declined_form(client_sign_in, next_path: str = "/", scope: str = "Files.Read") -> dict:
+    """What the identity provider posts back when the user cancels on its consent page."""
+    state = parse_qs(urlsplit(client_sign_in.start(next_path, scope=scope)).query)["state"][0]
+    return {
+        "error": "access_denied",
+        "error_subcode": "cancel",
+        "error_description": "AADSTS65004: User declined to consent to access the app.",
+        "state": state,
+    }
+
+
+def test_a_failed_callback_is_answered_with_a_303_carrying_nothing_of_the_response(
+    client_sign_in,
+):
+    form = {**client_sign_in.authorize(), "state": "forged-state"}
+    response = client_sign_in.client.post("/getAToken", data=form)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/getAToken"  # no code, state or error in the URL
+    (cookie,) = [c for c in response.headers.getlist("Set-Cookie") if "sign_in_outcome=" in c]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/getAToken" in cookie
+    assert form["code"] not in cookie and "forged-state" not in cookie
+    assert len(cookie) < 4096
+
+
+def test_a_signed_in_user_declining_a_permission_still_sees_themselves_signed_in(
+    signed_in_client, client_sign_in
+):
+    page = cross_site_post(signed_in_client, declined_form(client_sign_in, "/files/"))
+    text = page.get_data(as_text=True)
+    assert page.status_code == 400
+    assert "You declined the permission" in text
+    assert "AADSTS65004" in text
+    assert "Sign out" in text and "Signed in as adele@contoso.example" in text
+    assert "/login?next=/files/" in unescape(text)  # Try again returns to the page
+
+
+def test_the_back_button_after_sign_in_says_already_signed_in_and_leads_on(
+    client_sign_in, emulator
+):
+    """Back re-runs the authorize request: the IdP answers again, with the used state."""
+    authorize = client_sign_in.start("/graphcall?x=1")
+    client = client_sign_in.client
+    assert cross_site_post(client, emulator.sign_in(authorize, ADELE)).request.path == "/graphcall"
+    again = cross_site_post(client, emulator.sign_in(authorize, ADELE))
+    text = again.get_data(as_text=True)
+    assert again.status_code == 200
+    assert "You are already signed in" in text
+    assert "more than 10 minutes" not in text
+    assert 'href="/graphcall?x=1"' in text
+
+
+def test_a_replay_reaching_another_signed_in_browser_does_not_learn_where_it_went(
+    client_sign_in, emulator, app
+):
+    authorize = client_sign_in.start("/files/Secret%20plans")
+    form = emulator.sign_in(authorize, ADELE)
+    assert client_sign_in.client.post("/getAToken", data=form).status_code == 303
+    other = SignIn(app.test_client(), emulator)
+    assert other(user=MEGAN).status_code == 303
+    again = cross_site_post(other.client, emulator.sign_in(authorize, ADELE))
+    text = again.get_data(as_text=True)
+    assert "You are already signed in" in text and "Secret" not in text
+
+
+@pytest.mark.parametrize("query", ["", "?code=abc", "?state=made-up"])
+def test_opening_the_redirect_uri_while_signed_in_says_already_signed_in(signed_in_client, query):
+    response = signed_in_client.get(f"/getAToken{query}")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "You are already signed in" in text
+    assert 'href="/"' in text
+
+
+def test_opening_the_redirect_uri_while_signed_out_says_the_sign_in_expired(client):
+    response = client.get("/getAToken")
+    assert response.status_code == 400
+    assert "Your sign-in expired" in response.get_data(as_text=True)
+
+
+def test_an_outcome_cookie_the_app_did_not_sign_is_not_believed(client_sign_in):
+    client = client_sign_in.client
+    client.post("/getAToken", data=declined_form(client_sign_in))
+    genuine = client.get_cookie("sign_in_outcome", path="/getAToken").value
+    forged = genuine[:-3] + ("AAA" if not genuine.endswith("AAA") else "BBB")
+    client.set_cookie("sign_in_outcome", forged, path="/getAToken")
+    text = client.get("/getAToken").get_data(as_text=True)
+    assert "Your sign-in expired" in text and "declined" not in text
+
+
+def test_the_outcome_is_forgotten_after_two_minutes(client_sign_in, time_machine):
+    time_machine.move_to(datetime.now(UTC))
+    client = client_sign_in.client
+    client.post("/getAToken", data=declined_form(client_sign_in))
+    assert "You declined" in client.get("/getAToken").get_data(as_text=True)  # and on reload
+    assert "You declined" in client.get("/getAToken").get_data(as_text=True)
+    time_machine.shift(timedelta(minutes=3))
+    assert "Your sign-in expired" in client.get("/getAToken").get_data(as_text=True)
+
+
+def test_a_sign_in_after_a_failed_one_forgets_the_failure(client_sign_in):
+    client = client_sign_in.client
+    client.post("/getAToken", data=declined_form(client_sign_in))
+    assert client_sign_in().status_code == 303
+    assert client.get_cookie("sign_in_outcome", path="/getAToken") is None
+
+
+def test_a_very_long_error_description_is_cut_and_still_fits_a_cookie(client_sign_in):
+    form = {**declined_form(client_sign_in), "error_description": "AADSTS65004: " + "x" * 5000}
+    response = client_sign_in.client.post("/getAToken", data=form)
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if "sign_in_outcome" in c)
+    assert len(cookie) < 4096
+    text = client_sign_in.client.get("/getAToken").get_data(as_text=True)
+    assert "AADSTS65004: xxx" in text and "x" * 1000 not in text
 
 
 def test_a_sign_in_finished_within_ten_minutes_of_starting_succeeds(client_sign_in, time_machine):
@@ -217,7 +353,7 @@ def test_a_sign_in_finished_more_than_ten_minutes_after_it_started_has_expired(
     # The test client still sends the binding cookie (as a browser with a wrong clock
     # would), so what refuses the response is the pending sign-in's own expiry.
     before = len(token_endpoint.calls())
-    response = client_sign_in.client.post("/getAToken", data=form)
+    response = client_sign_in.client.post("/getAToken", data=form, follow_redirects=True)
     assert token_endpoint.calls()[before:] == []
     assert response.status_code == 400
     assert "Your sign-in expired" in response.get_data(as_text=True)
@@ -228,7 +364,7 @@ def test_id_token_with_the_wrong_nonce_is_rejected_and_nothing_kept(
     client_sign_in, token_endpoint, http_mock
 ):
     form = spoil_nonce(token_endpoint, client_sign_in.authorize())
-    response = client_sign_in.client.post("/getAToken", data=form)
+    response = client_sign_in.client.post("/getAToken", data=form, follow_redirects=True)
     assert response.status_code == 400
     assert "could not be verified" in response.get_data(as_text=True)
     assert not signed_in_name(client_sign_in.client)
@@ -248,9 +384,7 @@ def test_a_failed_sign_in_leaves_the_signed_in_user_with_their_own_tokens(
     own_token = me.calls[-1].request.headers["Authorization"]
 
     # She starts another sign-in (say, for a page's permission) and it fails.
-    failed = signed_in_client.post(
-        "/getAToken", data=spoil(token_endpoint, client_sign_in.authorize())
-    )
+    failed = cross_site_post(signed_in_client, spoil(token_endpoint, client_sign_in.authorize()))
     assert failed.status_code == 400
 
     assert signed_in_name(signed_in_client)
@@ -260,7 +394,7 @@ def test_a_failed_sign_in_leaves_the_signed_in_user_with_their_own_tokens(
 
 def test_invalid_code_shows_the_identity_providers_error(client_sign_in, token_endpoint):
     form = refuse_code(token_endpoint, client_sign_in.authorize())
-    response = client_sign_in.client.post("/getAToken", data=form)
+    response = client_sign_in.client.post("/getAToken", data=form, follow_redirects=True)
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     # Entra's answer to a code it never issued (54005 is for a code already redeemed).
@@ -271,7 +405,7 @@ def test_invalid_code_shows_the_identity_providers_error(client_sign_in, token_e
 def test_forged_client_info_is_a_failed_sign_in_not_a_crash(client_sign_in):
     form = client_sign_in.authorize()
     form["client_info"] = base64.urlsafe_b64encode(b"42").decode()  # "uid" in 42: TypeError
-    response = client_sign_in.client.post("/getAToken", data=form)
+    response = client_sign_in.client.post("/getAToken", data=form, follow_redirects=True)
     assert response.status_code == 400
     assert "could not be verified" in response.get_data(as_text=True)
 
@@ -315,7 +449,7 @@ def test_a_callback_without_any_binding_cookie_is_rejected(client_sign_in):
     form = client_sign_in.authorize()
     client_sign_in.client.delete_cookie("auth_flow")
     client_sign_in.client.delete_cookie("auth_flow_legacy")
-    response = client_sign_in.client.post("/getAToken", data=form)
+    response = client_sign_in.client.post("/getAToken", data=form, follow_redirects=True)
     assert response.status_code == 400
     assert not signed_in_name(client_sign_in.client)
 
@@ -388,6 +522,8 @@ def test_on_https_a_binding_cookie_without_attributes_is_not_believed(client_sig
     form = client_sign_in.authorize()
     client_sign_in.client.delete_cookie("auth_flow")
     assert client_sign_in.client.get_cookie("auth_flow_legacy") is not None
-    response = client_sign_in.client.post("/getAToken", data=form, base_url="https://localhost")
+    response = client_sign_in.client.post(
+        "/getAToken", data=form, base_url="https://localhost", follow_redirects=True
+    )
     assert response.status_code == 400
     assert "This sign-in was started elsewhere" in response.get_data(as_text=True)

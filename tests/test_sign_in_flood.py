@@ -202,7 +202,7 @@ def test_a_browsers_sixth_sign_in_drops_its_oldest(backend, emulator):
         response = browser.get("/login?next=/")
         started.append(response.headers["Location"])
     oldest = emulator.sign_in(started[0], ADELE)
-    response = browser.post("/getAToken", data=oldest)
+    response = browser.post("/getAToken", data=oldest, follow_redirects=True)
     assert response.status_code == 400
     assert "Your sign-in expired" in response.get_data(as_text=True)
     for auth_uri in started[1:]:
