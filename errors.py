@@ -15,7 +15,13 @@ from flask import Flask, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException, NotFound, SecurityError
 
 import auth
-from auth import Action, AuthError, PersonalAccountNotSupported, SignInRequired
+from auth import (
+    Action,
+    AuthError,
+    CredentialUnavailable,
+    PersonalAccountNotSupported,
+    SignInRequired,
+)
 from graph import (
     GraphAccessDenied,
     GraphBusy,
@@ -83,6 +89,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(AuthError, _sign_in_failed)
     app.register_error_handler(SignInRequired, auth.sign_in_redirect)
     app.register_error_handler(PersonalAccountNotSupported, _personal_account)
+    app.register_error_handler(CredentialUnavailable, _credential_unavailable)
     app.register_error_handler(GraphError, _graph_failed)
     app.register_error_handler(InvalidReference, _not_found)
     app.register_error_handler(InvalidCursor, _bad_cursor)
@@ -121,6 +128,15 @@ def _sign_in_failed(error: AuthError):
 
 def _personal_account(_error: PersonalAccountNotSupported):
     return render_template("personal_account.html"), 403
+
+
+def _credential_unavailable(error: CredentialUnavailable):
+    description = (
+        f"The app could not read its federated token ({error.variable}), so it cannot "
+        "prove who it is to Microsoft. The administrator must check the workload identity "
+        "setup; the app reads the file again at the next try."
+    )
+    return _http_error_page(503, "The app cannot sign in to Microsoft", description), 503
 
 
 def _graph_failed(error: GraphError):

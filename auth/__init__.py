@@ -4,7 +4,8 @@
 - `sign_in`: /login to the redirect URI, and sign-out; `tokens`: access tokens;
 - `policy`: what to do when Graph refuses a token; `decorator`: `login_required`;
 - `views`: the blueprint; `user_session`: what the session holds;
-- `refresh_lock`: one token refresh at a time per session, across workers.
+- `refresh_lock`: one token refresh at a time per session, across workers;
+- `credentials`: the app's own credential (secret, certificate, federated token).
 
 Bind with `auth.init_app(app, settings, store)`, the session store, after the page
 blueprints are registered: it collects the scopes their `login_required` views declare.
@@ -19,6 +20,7 @@ from app_config import Settings
 from expiring_files import ExpiringFileCache
 
 from . import user_session
+from .credentials import CredentialUnavailable
 from .decorator import REQUIREMENT_ATTRIBUTE, is_personal_account, login_required, page_scopes
 from .errors import AuthError, PersonalAccountNotSupported, SignInRequired
 from .identity import Identity
@@ -39,6 +41,7 @@ from .views import (
 __all__ = [
     "Action",
     "AuthError",
+    "CredentialUnavailable",
     "Decision",
     "PersonalAccountNotSupported",
     "SignInRequired",
