@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException, NotFound, SecurityError
 
 import auth
 from auth import (
+    AccessNotGranted,
     Action,
     AuthError,
     CredentialUnavailable,
@@ -89,6 +90,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(AuthError, _sign_in_failed)
     app.register_error_handler(SignInRequired, auth.sign_in_redirect)
     app.register_error_handler(PersonalAccountNotSupported, _personal_account)
+    app.register_error_handler(AccessNotGranted, _forbidden)
     app.register_error_handler(CredentialUnavailable, _credential_unavailable)
     app.register_error_handler(GraphError, _graph_failed)
     app.register_error_handler(InvalidReference, _not_found)
@@ -128,6 +130,17 @@ def _sign_in_failed(error: AuthError):
 
 def _personal_account(_error: PersonalAccountNotSupported):
     return render_template("personal_account.html"), 403
+
+
+def _forbidden(error: AccessNotGranted):
+    # Signing in again cannot add a role or a group: a page to read, never a redirect.
+    page = render_template(
+        "forbidden.html",
+        roles=error.roles,
+        groups=error.groups,
+        app_id=auth.current_state().settings.client_id,
+    )
+    return page, 403
 
 
 def _credential_unavailable(error: CredentialUnavailable):
