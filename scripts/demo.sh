@@ -40,6 +40,8 @@ done
 
 # Read the emulator's address book into environment variables for the app.
 eval "$(.venv/bin/python scripts/emulator_env.py "$state/emulator.json")"
+# The Finance page's group, and DEMO_CREDENTIAL=certificate|federated instead of the secret.
+enterprise_env=$(.venv/bin/python scripts/demo_enterprise_env.py "$state/emulator.json"); eval "$enterprise_env"
 # The redirect URI is registered for localhost:5000: refuse other Host headers.
 export FLASK_APP=app SECRET_KEY TRUSTED_HOSTS=localhost:5000
 SECRET_KEY=$(.venv/bin/python -c 'import secrets; print(secrets.token_hex(32))')
