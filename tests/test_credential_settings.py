@@ -72,6 +72,8 @@ def test_no_credential_is_an_error_naming_all_three_options(no_credential, tmp_p
         assert name in variables
     page = create_app(no_credential).test_client().get("/").get_data(as_text=True)
     assert "CLIENT_CERTIFICATE_PATH" in page and "AZURE_FEDERATED_TOKEN_FILE" in page
+    # How to make and upload a certificate, should that be the way.
+    assert "openssl req -x509 -newkey rsa:2048" in page and "Upload certificate" in page
 
 
 def test_the_workload_identity_names_stand_in_for_client_id_and_tenant_id(
@@ -215,6 +217,7 @@ def test_an_unusable_certificate_file_is_named_on_the_configuration_page(
     page = create_app(env).test_client().get("/")
     text = page.get_data(as_text=True)
     assert page.status_code == 503 and variable in text
+    assert "cat key.pem cert.pem &gt; client.pem" in text
     assert "BEGIN" not in text and (password or PASSWORD) not in text
 
 
