@@ -1,6 +1,6 @@
 """The app's client certificate: one PEM file with the private key and the certificate.
 
-`load(path, password, now=...)` reads and checks the file once at start-up and returns
+`load(path, password)` reads and checks the file once at start-up and returns
 what MSAL needs; every way it can be unusable is a `CertificateError` whose message
 names the fix and never holds key material. It knows nothing of msal or Flask.
 """
@@ -38,8 +38,8 @@ class CertificateError(ValueError):
 class ClientCertificate:
     """The key and certificates from the file, as MSAL's certificate credential takes them."""
 
-    private_key_pem: str = field(repr=False)
-    password: str | None = field(repr=False)
+    # Loaded once: cryptography checks an RSA key as it loads it, which takes tens of ms.
+    private_key: rsa.RSAPrivateKey = field(repr=False)
     # SHA-1 of the certificate, as the app registration's Certificates & secrets lists it.
     thumbprint: str
     # The certificate of the key (others in the file, such as its CA's, are not sent).
@@ -48,7 +48,7 @@ class ClientCertificate:
     not_after: datetime
 
 
-def load(path: str, password: str | None, *, now: datetime | None = None) -> ClientCertificate:
+def load(path: str, password: str | None) -> ClientCertificate:
     """Read PATH, decrypt its key with PASSWORD, and pick the certificate of that key."""
     data = _read(path)
     key_blocks = [m.group(0) for m in _KEY_BLOCK.finditer(data)]
@@ -78,7 +78,7 @@ def load(path: str, password: str | None, *, now: datetime | None = None) -> Cli
             "no certificate in the file belongs to its private key: use the certificate "
             "made with this key.",
         )
-    now = now or datetime.now(UTC)
+    now = datetime.now(UTC)
     if leaf.not_valid_after_utc <= now:
         raise CertificateError(
             "CLIENT_CERTIFICATE_PATH",
@@ -92,8 +92,7 @@ def load(path: str, password: str | None, *, now: datetime | None = None) -> Cli
             "UTC; check the machine's clock.",
         )
     return ClientCertificate(
-        private_key_pem=key_blocks[0].decode("ascii"),
-        password=password,
+        private_key=key,
         thumbprint=leaf.fingerprint(hashes.SHA1()).hex().upper(),  # noqa: S303 - Entra's x5t
         certificate_pem=leaf.public_bytes(serialization.Encoding.PEM).decode("ascii"),
         subject=leaf.subject.rfc4514_string(),

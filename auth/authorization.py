@@ -70,7 +70,7 @@ def groups_source() -> str:
 
 def require_roles(requirement: PageRequirement) -> None:
     """Raise AccessNotGranted unless the user has one of the page's app roles."""
-    if requirement.roles and not set(requirement.roles) & set(app_roles()):
+    if not _has_role(requirement):
         log.info("access refused: no app role the page needs")
         raise AccessNotGranted(roles=requirement.roles)
 
@@ -86,12 +86,16 @@ def require_groups(requirement: PageRequirement, token: str) -> None:
 def may_open(requirement: PageRequirement) -> bool:
     """Whether the user may open the page, as far as is known without calling Graph:
     for the navigation, so an unanswered overage shows the link and the page decides."""
-    if requirement.roles and not set(requirement.roles) & set(app_roles()):
+    if not _has_role(requirement):
         return False
     if not requirement.groups:
         return True
     known = _known(requirement.groups)
     return any(known.values()) or len(known) < len(requirement.groups)
+
+
+def _has_role(requirement: PageRequirement) -> bool:
+    return not requirement.roles or bool(set(requirement.roles) & set(app_roles()))
 
 
 def _memberships(group_ids: Iterable[str], token: str) -> dict[str, bool]:

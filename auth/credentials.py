@@ -55,11 +55,13 @@ def client_credential(settings: Settings) -> str | dict:
     certificate = settings.client_certificate
     if certificate is None:
         return settings.client_secret
+    log.info("client certificate %s, thumbprint %s", certificate.subject, certificate.thumbprint)
     if certificate.not_after - datetime.now(UTC) < EXPIRY_WARNING:
         log.warning("the client certificate expires on %s", f"{certificate.not_after:%Y-%m-%d}")
-    credential = {"private_key": certificate.private_key_pem}
-    if certificate.password:
-        credential["passphrase"] = certificate.password
+    # The key itself, decrypted once, rather than its PEM: MSAL's JwtAssertionCreator takes
+    # a cryptography key, whereas a PEM with a passphrase is loaded again (tens of ms)
+    # each time an MSAL app is built, that is on every page view.
+    credential: dict = {"private_key": certificate.private_key}
     if settings.client_certificate_send_x5c:
         # MSAL then names the certificate by its SHA-256 thumbprint (x5t#S256, PS256) and
         # sends it in x5c, as MSAL.NET's SendX5C does: subject name and issuer authentication.
