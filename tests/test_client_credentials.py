@@ -48,14 +48,18 @@ def client_authentication(token_endpoint) -> list[dict]:
 # -- certificates -------------------------------------------------------------------
 
 
+def uploaded(env: dict, emulator, tmp_path, **settings: str):
+    """(the app's settings, the file): a new certificate uploaded to the registration."""
+    pem = write_client_pem(tmp_path, password=settings.get("CLIENT_CERTIFICATE_PASSWORD"))
+    emulator.register_client_certificate(pem.pem)
+    return without_secret(env, CLIENT_CERTIFICATE_PATH=str(pem.path), **settings), pem
+
+
 def test_sign_in_with_an_uploaded_certificate_names_it_by_its_sha1_thumbprint(
     env, emulator, token_endpoint, tmp_path
 ):
-    pem = write_client_pem(tmp_path)
-    emulator.register_client_certificate(pem.pem)
-    client, answer = sign_in_with(
-        without_secret(env, CLIENT_CERTIFICATE_PATH=str(pem.path)), emulator
-    )
+    settings, pem = uploaded(env, emulator, tmp_path)
+    client, answer = sign_in_with(settings, emulator)
     assert answer.status_code == 303 and signed_in(client)
     (sent,) = client_authentication(token_endpoint)
     assert "client_secret" not in sent and sent["client_assertion_type"] == JWT_BEARER
@@ -68,10 +72,8 @@ def test_sign_in_with_an_uploaded_certificate_names_it_by_its_sha1_thumbprint(
 def test_with_send_x5c_the_assertion_carries_the_certificate_and_its_sha256_thumbprint(
     env, emulator, token_endpoint, tmp_path
 ):
-    pem = write_client_pem(tmp_path)
-    emulator.register_client_certificate(pem.pem)
-    settings = {"CLIENT_CERTIFICATE_PATH": str(pem.path), "CLIENT_CERTIFICATE_SEND_X5C": "true"}
-    client, answer = sign_in_with(without_secret(env, **settings), emulator)
+    settings, pem = uploaded(env, emulator, tmp_path, CLIENT_CERTIFICATE_SEND_X5C="true")
+    client, answer = sign_in_with(settings, emulator)
     assert answer.status_code == 303 and signed_in(client)
     (sent,) = client_authentication(token_endpoint)
     header = jwt_header(sent["client_assertion"])
@@ -124,24 +126,16 @@ def test_a_certificate_entra_does_not_know_ends_on_the_sign_in_error_page(
 
 
 def test_an_encrypted_private_key_is_opened_with_its_password(env, emulator, tmp_path):
-    pem = write_client_pem(tmp_path, password="correct horse battery staple")
-    emulator.register_client_certificate(pem.pem)
-    settings = {
-        "CLIENT_CERTIFICATE_PATH": str(pem.path),
-        "CLIENT_CERTIFICATE_PASSWORD": "correct horse battery staple",
-    }
-    client, answer = sign_in_with(without_secret(env, **settings), emulator)
+    password = {"CLIENT_CERTIFICATE_PASSWORD": "correct horse battery staple"}
+    settings, _ = uploaded(env, emulator, tmp_path, **password)
+    client, answer = sign_in_with(settings, emulator)
     assert answer.status_code == 303 and signed_in(client)
 
 
 def test_a_refused_token_is_renewed_with_the_certificate_too(
     env, emulator_graph, token_endpoint, tmp_path
 ):
-    pem = write_client_pem(tmp_path)
-    emulator_graph.register_client_certificate(pem.pem)
-    client, _ = sign_in_with(
-        without_secret(env, CLIENT_CERTIFICATE_PATH=str(pem.path)), emulator_graph
-    )
+    client, _ = sign_in_with(uploaded(env, emulator_graph, tmp_path)[0], emulator_graph)
     emulator_graph.expire_tokens()  # Graph now refuses the token the sign-in gave
     assert client.get("/graphcall").status_code == 302  # renewed, then the page again
     assert "Adele Vance" in client.get("/graphcall").get_data(as_text=True)
