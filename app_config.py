@@ -47,7 +47,7 @@ class Settings:
     # Exactly one of the three credentials is set (see _read_credential).
     client_secret: str = ""
     client_certificate: ClientCertificate | None = field(default=None, repr=False)
-    # Send the certificate chain (x5c): for subject name and issuer authentication.
+    # Send the certificate itself (x5c): for subject name and issuer authentication.
     client_certificate_send_x5c: bool = False
     federated_token_file: str | None = None
     # The group whose members may open the Finance page (its object id); None: no page.

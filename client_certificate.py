@@ -36,7 +36,7 @@ class CertificateError(ValueError):
 
 @dataclass(frozen=True)
 class ClientCertificate:
-    """The key and certificates from the file, as MSAL's certificate credential takes them."""
+    """The key and its certificate from the file, for MSAL's certificate credential."""
 
     # Loaded once: cryptography checks an RSA key as it loads it, which takes tens of ms.
     private_key: rsa.RSAPrivateKey = field(repr=False)

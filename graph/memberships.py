@@ -21,11 +21,17 @@ def groups_among(client: GraphClient, token: str, group_ids: Iterable[str]) -> s
     """
     wanted = {i.lower() for i in group_ids}
     found: set[str] = set()
-    page = client.page(token, TRANSITIVE_MEMBER_OF, params={"$select": "id", "$top": PAGE_SIZE})
+    cursor = None
     for _ in range(MAX_PAGES):
-        ids = {str(item.get("id")).lower() for item in page.items if isinstance(item, dict)}
-        found |= ids & wanted
-        if found == wanted or not page.next_cursor:
+        page = (
+            client.next_page(token, TRANSITIVE_MEMBER_OF, cursor)
+            if cursor
+            else client.page(
+                token, TRANSITIVE_MEMBER_OF, params={"$select": "id", "$top": PAGE_SIZE}
+            )
+        )
+        found |= {str(i.get("id")).lower() for i in page.items if isinstance(i, dict)} & wanted
+        cursor = page.next_cursor
+        if found == wanted or not cursor:
             break
-        page = client.next_page(token, TRANSITIVE_MEMBER_OF, page.next_cursor)
     return found
