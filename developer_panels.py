@@ -98,6 +98,10 @@ CLAIM_MEANINGS = {
     "groups": "The IDs of groups you belong to, when the app registration asks for "
     "the groups claim.",
     "hasgroups": "You belong to more groups than fit in a token: ask Graph for them.",
+    "_claim_names": "Claims left out of the token because they are too large (groups "
+    "overage: more than 200 groups); this app asks Microsoft Graph for them instead.",
+    "_claim_sources": "Where the left-out claims can be read: a legacy Azure AD Graph URL "
+    "that apps should not call; use Microsoft Graph's transitiveMemberOf.",
     "wids": "The IDs of the tenant-wide Microsoft Entra roles you hold.",
     "amr": "How you authenticated (password, multi-factor, ...).",
     "acr": "The authentication context class (used by older B2C policies).",

@@ -222,10 +222,10 @@ def test_graph_failing_during_the_overage_check_shows_a_page_and_decides_nothing
 
 def test_with_group_claims_off_the_app_asks_graph(env, emulator_graph):
     emulator_graph.register_client(
-        "enterprise-no-group-claims", "a-secret-for-this-test", [env["REDIRECT_URI"]]
+        "5b1a7c3e-0000-4000-8000-00000000c1a5", "a-secret-for-this-test", [env["REDIRECT_URI"]]
     )
     settings = {
-        "CLIENT_ID": "enterprise-no-group-claims",
+        "CLIENT_ID": "5b1a7c3e-0000-4000-8000-00000000c1a5",
         "CLIENT_SECRET": "a-secret-for-this-test",
     }
     client = create_app(env | settings | {"FINANCE_GROUP_ID": FINANCE_APPROVERS}).test_client()
