@@ -6,14 +6,17 @@ WEB_CONCURRENCY, GUNICORN_THREADS), once with file sessions and once with Redis
 sessions. Signs USERS demo users in through the emulator's pages over real HTTP,
 asking for every page's scopes (the first user, an admin, consents for the
 organization), then drives each page with CONCURRENCY keep-alive clients for SECONDS.
-Then the same for scripts/reference_app.py, under the same gunicorn settings: one
-pooled GET /me and a template, nothing else.
+Right after each /graphcall, the same load goes to scripts/reference_app.py under the
+same gunicorn settings (one pooled GET /me and a template, nothing else), so the two
+meet the same machine, and their ratio is printed at the end.
 
     .venv/bin/python scripts/benchmark_load.py [--users 4] [--concurrency 4] [--seconds 3]
 
 Per page: requests/s, latency percentiles, errors, Graph and token requests per view
-(the emulator's counters), session bytes per user, the app's CPU per view (gunicorn
-master and workers, from /proc/PID/stat) and its workers' peak RSS (VmHWM). Timings
+(the emulator's counters), session bytes per user and Redis writes per view, the app's
+CPU per view (gunicorn master and workers, from /proc/PID/stat) and its workers' peak
+RSS (VmHWM). The emulator's server closes every connection, so each Graph call also
+costs both apps a TLS handshake that Graph's keep-alive would spare them. Timings
 are printed, not asserted: the machine is shared. Every process started here is
 stopped by its PID, on errors and Ctrl-C too.
 """
@@ -74,6 +77,7 @@ PAGES = [
     "/photo/me",
 ]
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+REFERENCE_ROW = "reference /graphcall"
 
 
 @dataclass
@@ -486,7 +490,8 @@ def sid(cookie: str) -> str:
     return cookie.split("=", 1)[1]
 
 
-def run_app(processes, emulator, name, port, env, args, store_for) -> list[Figures]:
+def run_app(processes, emulator, name, port, env, args, store_for, reference) -> list[Figures]:
+    """Every page of the app; after /graphcall, the reference's (then both met the same load)."""
     server = gunicorn(processes, f"app-{name}", port, env, args)
     try:
         app_url = f"http://localhost:{port}"
@@ -500,12 +505,16 @@ def run_app(processes, emulator, name, port, env, args, store_for) -> list[Figur
             path = page.format(group=group, site=site)
             results.append(measure(server, emulator, path, cookies, args, store))
             print(results[-1].row(), flush=True)
+            if path == "/graphcall" and reference is not None:
+                results.append(measure(reference, emulator, path, [], args, NoSessions()))
+                results[-1].name = REFERENCE_ROW
+                print(results[-1].row(), flush=True)
         return results
     finally:
         processes.stop(server.process)
 
 
-def run_reference(processes, emulator, port, tmp: Path, args) -> Figures:
+def start_reference(processes, emulator, port, tmp: Path, args) -> Server:
     upn, _ = emulator.users(1)[0]
     token_file = tmp / "reference-token"
     token_file.touch(mode=0o600)
@@ -518,14 +527,7 @@ def run_reference(processes, emulator, port, tmp: Path, args) -> Figures:
         "REQUESTS_CA_BUNDLE": emulator.info["ca_bundle"],
     }
     app_args = ["--pythonpath", str(ROOT / "scripts"), "reference_app:create_app()"]
-    server = gunicorn(processes, "reference", port, env, args, app_args)
-    try:
-        figures = measure(server, emulator, "/graphcall", [], args, NoSessions())
-        figures.name = "reference /graphcall"
-        print(figures.row(), flush=True)
-        return figures
-    finally:
-        processes.stop(server.process)
+    return gunicorn(processes, "reference", port, env, args, app_args)
 
 
 def start_redis(processes: Processes, tmp: Path) -> str:
@@ -600,6 +602,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{args.concurrency} clients, {args.seconds:g} s per page; {os.cpu_count()} cores"
             )
             print(LEGEND)
+            reference = None
+            if "/graphcall" in args.pages:
+                reference = start_reference(processes, emulator, ports["reference"], tmp, args)
             results: dict[str, list[Figures]] = {}
             for backend in args.backends:
                 print(f"\n{backend} sessions")
@@ -612,15 +617,14 @@ def main(argv: list[str] | None = None) -> int:
                     store = functools.partial(RedisSessions, url)
                 else:
                     store = functools.partial(FileSessions, Path(env["SESSION_FILE_DIR"]))
-                results[backend] = run_app(processes, emulator, backend, port, env, args, store)
-            print("\nreference app (scripts/reference_app.py)")
-            print(HEADER)
-            reference = run_reference(processes, emulator, ports["reference"], tmp, args)
+                results[backend] = run_app(
+                    processes, emulator, backend, port, env, args, store, reference
+                )
             print()
             for backend, figures in results.items():
-                ours = next((f for f in figures if f.name == "/graphcall"), None)
-                if ours is not None:
-                    print(f"{backend} sessions: {ratio_line(ours, reference)}")
+                pair = [f for f in figures if f.name in ("/graphcall", REFERENCE_ROW)]
+                if len(pair) == 2:
+                    print(f"{backend} sessions: {ratio_line(*pair)}")
         except KeyboardInterrupt:
             print("\ninterrupted: stopping what was started", file=sys.stderr)
             return 130
