@@ -6,9 +6,9 @@ WEB_CONCURRENCY, GUNICORN_THREADS), once with file sessions and once with Redis
 sessions. Signs USERS demo users in through the emulator's pages over real HTTP,
 asking for every page's scopes (the first user, an admin, consents for the
 organization), then drives each page with CONCURRENCY keep-alive clients for SECONDS.
-Right after each /graphcall, the same load goes to scripts/reference_app.py under the
-same gunicorn settings (one pooled GET /me and a template, nothing else), so the two
-meet the same machine, and their ratio is printed at the end.
+Taking turns with each /graphcall (three slices each), the same load goes to
+scripts/reference_app.py under the same gunicorn settings (one pooled GET /me and a
+template, nothing else), so both meet the same machine; their ratio is printed last.
 
     .venv/bin/python scripts/benchmark_load.py [--users 4] [--concurrency 4] [--seconds 3]
 
@@ -78,6 +78,8 @@ PAGES = [
 ]
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 REFERENCE_ROW = "reference /graphcall"
+# /graphcall and the reference take turns, in this many slices of --seconds each.
+PAIRED_SLICES = 3
 
 
 @dataclass
@@ -419,6 +421,7 @@ def measure(
     cookies: list[str],
     args,
     store,
+    seconds: float | None = None,
 ) -> Figures:
     for cookie in cookies or [""]:  # warm-up: each user's token for this page's scopes
         requests.get(
@@ -428,7 +431,8 @@ def measure(
         )
     pids = server.pids
     counters, cpu, writes = emulator.counters(), cpu_seconds(pids), store.writes()
-    latencies, errors, elapsed = drive(server.port, page, cookies, args.concurrency, args.seconds)
+    seconds = seconds or args.seconds
+    latencies, errors, elapsed = drive(server.port, page, cookies, args.concurrency, seconds)
     cpu = cpu_seconds(pids) - cpu
     after, writes_after = emulator.counters(), store.writes()
     return Figures(
@@ -444,6 +448,36 @@ def measure(
         store_writes=None if writes is None else writes_after - writes,
         peak_rss_kib=peak_rss_kib(pids[1:]),
     )
+
+
+def combined(name: str, parts: list[Figures]) -> Figures:
+    """Several measurements of one page as one."""
+    writes = [p.store_writes for p in parts]
+    return Figures(
+        name=name,
+        views=sum(p.views for p in parts),
+        seconds=sum(p.seconds for p in parts),
+        latencies_ms=[ms for p in parts for ms in p.latencies_ms],
+        errors=sum(p.errors for p in parts),
+        graph=sum(p.graph for p in parts),
+        token=sum(p.token for p in parts),
+        cpu_seconds=sum(p.cpu_seconds for p in parts),
+        session_bytes=parts[-1].session_bytes,
+        store_writes=None if None in writes else sum(writes),
+        peak_rss_kib=max(p.peak_rss_kib for p in parts),
+    )
+
+
+def paired(server, reference, emulator, cookies, args, store) -> tuple[Figures, Figures]:
+    """/graphcall of the app and of the reference, in alternating slices of the load, so a
+    burst of other work on the machine lands on both alike."""
+    ours: list[Figures] = []
+    theirs: list[Figures] = []
+    for _ in range(PAIRED_SLICES):
+        seconds = args.seconds / PAIRED_SLICES
+        ours.append(measure(server, emulator, "/graphcall", cookies, args, store, seconds))
+        theirs.append(measure(reference, emulator, "/graphcall", [], args, NoSessions(), seconds))
+    return combined("/graphcall", ours), combined(REFERENCE_ROW, theirs)
 
 
 class FileSessions:
@@ -491,7 +525,7 @@ def sid(cookie: str) -> str:
 
 
 def run_app(processes, emulator, name, port, env, args, store_for, reference) -> list[Figures]:
-    """Every page of the app; after /graphcall, the reference's (then both met the same load)."""
+    """Every page of the app; with /graphcall, the reference's, taking turns with it."""
     server = gunicorn(processes, f"app-{name}", port, env, args)
     try:
         app_url = f"http://localhost:{port}"
@@ -503,12 +537,13 @@ def run_app(processes, emulator, name, port, env, args, store_for, reference) ->
         results = []
         for page in args.pages:
             path = page.format(group=group, site=site)
-            results.append(measure(server, emulator, path, cookies, args, store))
-            print(results[-1].row(), flush=True)
             if path == "/graphcall" and reference is not None:
-                results.append(measure(reference, emulator, path, [], args, NoSessions()))
-                results[-1].name = REFERENCE_ROW
-                print(results[-1].row(), flush=True)
+                pair = paired(server, reference, emulator, cookies, args, store)
+            else:
+                pair = (measure(server, emulator, path, cookies, args, store),)
+            for figures in pair:
+                print(figures.row(), flush=True)
+            results += pair
         return results
     finally:
         processes.stop(server.process)
