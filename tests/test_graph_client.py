@@ -624,6 +624,7 @@ def test_graph_is_reached_through_the_proxy_named_when_the_client_is_built(
 ):
     # The scripted server stands in for the proxy: it sees the absolute URL a proxy gets.
     monkeypatch.delenv("NO_PROXY")
+    monkeypatch.delenv("no_proxy", raising=False)  # lowercase wins in urllib
     monkeypatch.setenv("HTTP_PROXY", graph_server.origin)
     graph_server.script(Reply(body={"displayName": "Ada"}))
     graph_client = GraphClient("http://graph.example.invalid/v1.0", user_agent=USER_AGENT)
@@ -637,6 +638,7 @@ def test_graph_is_reached_through_the_proxy_named_when_the_client_is_built(
 def test_an_endpoint_in_no_proxy_is_reached_directly(graph_server, monkeypatch):
     monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{_closed_port()}")  # nothing listens
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    monkeypatch.delenv("no_proxy", raising=False)  # lowercase wins in urllib
     graph_server.script(Reply(body={"displayName": "Ada"}))
     graph_client = GraphClient(graph_server.url, user_agent=USER_AGENT)
 
