@@ -39,7 +39,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -148,7 +148,7 @@ class Processes:
 
     def stop(self, process: subprocess.Popen) -> None:
         # gunicorn's workers too: a master killed before they stop would leave them behind.
-        children = worker_pids(process.pid)
+        children = {pid: started_at(pid) for pid in worker_pids(process.pid)}
         if process.poll() is None:
             process.terminate()
             try:
@@ -156,9 +156,11 @@ class Processes:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=5)
-        for pid in children:
-            with contextlib.suppress(ProcessLookupError):  # gone with its master, as it should
-                os.kill(pid, signal.SIGKILL)
+        for pid, started in children.items():
+            # Only the very process seen above: once it is gone its PID may be another's.
+            if started is not None and started_at(pid) == started:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
         if process in self.running:
             self.running.remove(process)
 
@@ -196,6 +198,12 @@ def _stat_fields(pid: int) -> list[str] | None:
     except OSError:
         return None
     return text.rsplit(")", 1)[1].split()  # after "pid (comm)": state, ppid, ...
+
+
+def started_at(pid: int) -> str | None:
+    """When the process started (field 22 of /proc/PID/stat): with the PID, who it is."""
+    fields = _stat_fields(pid)
+    return fields[19] if fields else None
 
 
 def worker_pids(master: int) -> list[int]:
@@ -277,7 +285,6 @@ class Server:
     name: str
     port: int
     process: subprocess.Popen
-    extra: dict = field(default_factory=dict)
 
     @property
     def pids(self) -> list[int]:
