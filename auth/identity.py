@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 APP_NAME = "ms-identity-flask-webapp"
 # How long a failed discovery fetch is remembered, so sign-outs do not queue behind it.
 DISCOVERY_RETRY_SECONDS = 30
+# MSAL renews an access token that expires within this many seconds (its own rule).
+MSAL_EXPIRY_MARGIN = 5 * 60
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,15 @@ class Redeemed:
     claims: dict
     home_account_id: str
     token_cache: str
+
+
+@dataclass(frozen=True)
+class CachedToken:
+    """An access token MSAL answered from the cache, and until when (time.time()) it would
+    answer it again: 5 minutes before it expires, or at its refresh_on if sooner."""
+
+    access_token: str
+    usable_until: float
 
 
 class _TimeoutSession(requests.Session):
@@ -176,9 +187,10 @@ class Identity:
 
     def cached_token(
         self, token_cache: str | None, home_account_id: str, scopes: Iterable[str]
-    ) -> str | None:
-        """The access token MSAL would answer with from the cache alone, or None when it
-        would go to the token endpoint (expired, nearly expired or missing).
+    ) -> CachedToken | None:
+        """The access token MSAL would answer with from the cache alone, and until when it
+        would, or None when it would go to the token endpoint (expired, nearly expired or
+        missing).
 
         MSAL itself decides, with a transport that stops at its first token request, so
         no refresh and no write happens here. Raises SignInRequired without the account.
@@ -188,11 +200,18 @@ class Identity:
         cache.deserialize(token_cache)
         msal_app = self._msal_app(cache, http_client=_CacheOnly(self._http_client))
         account = _account(msal_app, home_account_id, scopes)
+        now = time.time()
         try:
             result = msal_app.acquire_token_silent_with_error(scopes, account)
         except _RefreshNeeded:
             return None
-        return result["access_token"] if result and "access_token" in result else None
+        if not result or "access_token" not in result:
+            return None
+        # expires_in counts from MSAL's look-up, a moment after `now`: a little early, never late.
+        usable_until = now + result.get("expires_in", 0) - MSAL_EXPIRY_MARGIN
+        if isinstance(result.get("refresh_on"), int | float):
+            usable_until = min(usable_until, result["refresh_on"])
+        return CachedToken(result["access_token"], usable_until)
 
     def id_token_claims(self, token_cache: str | None, home_account_id: str) -> dict:
         """The claims of the account's ID token in the cache, {} if it holds none.

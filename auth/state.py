@@ -12,6 +12,7 @@ from app_config import Settings
 from .identity import Identity
 from .pending import PendingSignIns
 from .refresh_lock import RefreshLock
+from .token_memo import TokenMemo
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class AuthState:
     pages: dict[str, PageRequirement] = field(default_factory=dict)
     # Every scope a page declares: the only ones /login asks for on request.
     declared_scopes: frozenset[str] = frozenset()
+    # Access tokens this worker found in token caches, until MSAL would renew them.
+    token_memo: TokenMemo = field(default_factory=TokenMemo)
 
 
 def current_state() -> AuthState:

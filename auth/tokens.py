@@ -1,6 +1,8 @@
 """Access tokens for the signed-in user, from their token cache in the session.
 
-A valid cached access token is answered without a lock and without writing anything.
+A valid cached access token is answered without a lock and without writing anything;
+once found, the worker remembers it (auth/token_memo.py) for as long as MSAL would
+answer it from that same cache, so a repeat view does not search the cache again.
 A refresh is single-flight per session: under the session's refresh lock the request
 reads the token cache the store holds now (another request may have refreshed it
 since this one began), uses it if it has a usable token, and otherwise refreshes and
@@ -33,21 +35,29 @@ def token_for(scopes: Iterable[str], *, force_refresh: bool = False) -> str:
     user = user_session.current_user()
     if user is None:
         raise SignInRequired(scopes, reason="not signed in")
-    identity = current_state().identity
+    state = current_state()
+    # An empty cache (fingerprint None) holds no token, so nothing is remembered under it.
+    memo_key = (user_session.token_cache_fingerprint(), user.home_account_id, scopes)
+    remembered = None if force_refresh else state.token_memo.get(memo_key)
+    if remembered is not None:
+        return remembered
+    identity = state.identity
     own_cache = user_session.token_cache()
-    cached = identity.cached_token(own_cache, user.home_account_id, scopes)
-    if cached is not None and not force_refresh:
-        return cached
+    found = identity.cached_token(own_cache, user.home_account_id, scopes)
+    cached = found.access_token if found else None
+    if found is not None and not force_refresh:
+        state.token_memo.remember(memo_key, found.access_token, found.usable_until)
+        return found.access_token
     unchanged_before = not session.modified
-    with current_state().refresh_lock.held(session.sid):
+    with state.refresh_lock.held(session.sid):
         stored = _stored_session(user)
         latest = user_session.token_cache_in(stored) if stored else own_cache
         if latest != own_cache:
             renewed = identity.cached_token(latest, user.home_account_id, scopes)
             # Under force_refresh, only a token other than the one Graph refused will do.
-            if renewed is not None and renewed != cached:
+            if renewed is not None and renewed.access_token != cached:
                 _keep(user, latest, force_refresh, unchanged_before)
-                return renewed
+                return renewed.access_token
         token, changed_cache = identity.acquire(
             latest,
             user.home_account_id,

@@ -78,6 +78,13 @@ def token_cache_in(record: Mapping) -> str | None:
     return token_cache_crypto.unseal(record.get(TOKEN_CACHE))
 
 
+def token_cache_fingerprint() -> str | None:
+    """A digest of the token cache as the session stores it, None without one: it changes
+    whenever the cache does, and costs no parsing (nor decryption, were it encrypted)."""
+    stored = session.get(TOKEN_CACHE)
+    return hashlib.sha256(stored.encode()).hexdigest() if isinstance(stored, str) else None
+
+
 def save_token_cache(serialized: str) -> None:
     session[TOKEN_CACHE] = token_cache_crypto.seal(serialized)
 

@@ -10,6 +10,7 @@ import base64
 import json
 import logging
 import math
+import os
 import secrets
 import time
 import uuid
@@ -268,6 +269,13 @@ class GraphClient:
         )
         self._session = requests.Session()
         self._session.mount(f"{self._scheme}://", HTTPAdapter(max_retries=retry))
+        # The proxy and CA bundle variables, read once for the one host this client calls:
+        # requests would otherwise scan the whole environment on every call (trust_env).
+        self._session.trust_env = False
+        self._session.proxies = requests.utils.get_environ_proxies(endpoint)
+        self._session.verify = (
+            os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        )
         self._session.headers.update({"User-Agent": user_agent, "Accept": "application/json"})
         # The session serves every user of the process, so it must not carry cookies between them.
         self._session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
@@ -408,7 +416,7 @@ class GraphClient:
         request_headers["client-request-id"] = client_request_id
         call = _LogLine(method, url, params, client_request_id, self._base_path)
         try:
-            # Session.request (not send) so REQUESTS_CA_BUNDLE and proxy variables are read.
+            # Session.request (not send), so the session's proxies and CA bundle apply.
             response = self._session.request(
                 method,
                 url,

@@ -33,8 +33,8 @@ from entra_emulator.scripted_browser import Browser  # noqa: E402
 from app import create_app  # noqa: E402
 
 PAGES = ["/graphcall", "/people", "/groups", "/directory", "/files/", "/search?q=report", "/sites"]
-SCOPES = ["Group.Read.All", "Directory.AccessAsUser.All", "Files.Read", "Files.Read.All"]
-SCOPES += ["Sites.Read.All"]
+SCOPES = ["User.ReadBasic.All", "Group.Read.All", "Directory.AccessAsUser.All", "Files.Read"]
+SCOPES += ["Files.Read.All", "Sites.Read.All"]
 
 
 def sign_in(client, user: str) -> None:
@@ -74,6 +74,7 @@ def main() -> int:
                 "GRAPH_ENDPOINT": emulator.graph_endpoint,
                 "SECRET_KEY": os.urandom(32).hex(),
                 "SESSION_FILE_DIR": str(session_dir),
+                "REDIRECT_URI": "http://localhost/getAToken",
             }
         )
         client = app.test_client()

@@ -602,15 +602,46 @@ def tls_graph(tmp_path):
     server.stop()
 
 
-def test_requests_ca_bundle_is_read_on_every_call(tls_graph, tmp_path, monkeypatch):
+def test_requests_ca_bundle_is_read_once_when_the_client_is_built(tls_graph, tmp_path, monkeypatch):
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     tls_graph.script(Reply(body={"displayName": "Ada"}))
-    graph_client = GraphClient(tls_graph.url, user_agent=USER_AGENT)
+    untrusting = GraphClient(tls_graph.url, user_agent=USER_AGENT)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "ca.pem"))
+    trusting = GraphClient(tls_graph.url, user_agent=USER_AGENT)
+    # Read at start, not on each call (requests would scan the environment every time).
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
 
     with pytest.raises(GraphUnavailable):
-        graph_client.get(TOKEN, "/me")  # our test CA is not trusted by default
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "ca.pem"))
+        untrusting.get(TOKEN, "/me")  # our test CA is not trusted by default
+    assert trusting.get(TOKEN, "/me") == {"displayName": "Ada"}
+    untrusting.close()
+    trusting.close()
+
+
+def test_graph_is_reached_through_the_proxy_named_when_the_client_is_built(
+    graph_server, monkeypatch
+):
+    # The scripted server stands in for the proxy: it sees the absolute URL a proxy gets.
+    monkeypatch.delenv("NO_PROXY")
+    monkeypatch.delenv("no_proxy", raising=False)  # lowercase wins in urllib
+    monkeypatch.setenv("HTTP_PROXY", graph_server.origin)
+    graph_server.script(Reply(body={"displayName": "Ada"}))
+    graph_client = GraphClient("http://graph.example.invalid/v1.0", user_agent=USER_AGENT)
+    monkeypatch.delenv("HTTP_PROXY")
 
     assert graph_client.get(TOKEN, "/me") == {"displayName": "Ada"}
+    assert graph_server.seen[0].path == "http://graph.example.invalid/v1.0/me"
+    graph_client.close()
+
+
+def test_an_endpoint_in_no_proxy_is_reached_directly(graph_server, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{_closed_port()}")  # nothing listens
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    monkeypatch.delenv("no_proxy", raising=False)  # lowercase wins in urllib
+    graph_server.script(Reply(body={"displayName": "Ada"}))
+    graph_client = GraphClient(graph_server.url, user_agent=USER_AGENT)
+
+    assert graph_client.get(TOKEN, "/me") == {"displayName": "Ada"}
+    assert graph_server.seen[0].path == "/v1.0/me"
     graph_client.close()
