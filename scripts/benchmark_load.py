@@ -24,6 +24,7 @@ stopped by its PID, on errors and Ctrl-C too.
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import functools
 import hashlib
@@ -331,6 +332,7 @@ def app_env(emulator: EmulatorProcess, port: int, tmp: Path, backend: str) -> di
         "REQUESTS_CA_BUNDLE": info["ca_bundle"],
         "REDIRECT_URI": f"http://localhost:{port}/getAToken",
         "SECRET_KEY": os.urandom(32).hex(),
+        "TOKEN_CACHE_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
         "SESSION_FILE_DIR": str(tmp / f"sessions-{backend}"),
         "DEVELOPER_PANELS": "false",
     }

@@ -17,6 +17,7 @@ figures (records and bytes) are exact and repeatable.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import logging
 import os
@@ -64,6 +65,7 @@ def main() -> int:
             "AUTHORITY": emulator.authority,
             "INSTANCE_DISCOVERY": "false",
             "SECRET_KEY": os.urandom(32).hex(),
+            "TOKEN_CACHE_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
             "SESSION_FILE_DIR": str(storage_dir / "sessions"),
         }
         redis_server = None
