@@ -1,7 +1,8 @@
 """The transport to Microsoft Graph: the only code that sends HTTP requests to it.
 
 One pooled session per process, a timeout on every call, urllib3 retries for throttling,
-paging, and Graph's error bodies turned into a few exception types the pages can show.
+paging, JSON batching (several GETs in one POST /$batch, each answer read and retried on
+its own), and Graph's error bodies turned into a few exception types the pages can show.
 Methods take the user's access token and return plain data; nothing here knows Flask or MSAL.
 What to ask Graph for (paths, OData options, JSON shapes) lives in `graph.resources`.
 """
@@ -207,14 +208,10 @@ class BatchAnswers:
 
     def page(self, name: str) -> Page:
         """The page of a collection answered to the request called `name`."""
-        request = self._requests[name]
-        answer = self._answer(name)
-        return self._client._page_of(
-            request.collection or request.path,
-            self.json(name),
-            answer.request_id,
-            answer.client_request_id,
-        )
+        body = self.json(name)
+        request, answer = self._requests[name], self._answers[name]
+        collection = request.collection or request.path
+        return self._client._page_of(collection, body, answer.request_id, answer.client_request_id)
 
     def _answer(self, name: str) -> _SubResponse:
         answer = self._answers[name]
@@ -363,8 +360,8 @@ class GraphClient:
             # TLS and proxy failures will not cure themselves within a second.
             other=0,
             status_forcelist=RETRY_STATUSES,
-            # We only POST read-only queries (/search/query), so a POST is as safe to repeat
-            # as a GET.
+            # We only POST read-only queries (/search/query, a $batch of GETs), so a POST is
+            # as safe to repeat as a GET.
             allowed_methods=frozenset({"GET", "POST"}),
             respect_retry_after_header=True,
             retry_after_max=max_retry_after,
@@ -485,7 +482,8 @@ class GraphClient:
         batched = tuple(
             BatchedCall("GET", _display_path(urls[name]), answers[name].status) for name in urls
         )
-        call.write(str(response.status_code), response, batched=batched)
+        logged = tuple(f"GET {_log_path(urls[name])} -> {answers[name].status}" for name in urls)
+        call.write(str(response.status_code), response, batched=batched, batched_log=logged)
         return answers
 
     def _throttled_wait(self, throttled: list[_SubResponse], attempt: int) -> float | None:
@@ -700,10 +698,11 @@ class _LogLine:
         response: requests.Response | None = None,
         *,
         batched: tuple[BatchedCall, ...] = (),
+        batched_log: tuple[str, ...] = (),
     ) -> None:
         elapsed_ms = (time.monotonic() - self.started) * 1000
         retry = getattr(response.raw, "retries", None) if response is not None else None
-        inside = "".join(f"; batched GET {_log_path(b.path)} -> {b.status}" for b in batched)
+        inside = "".join(f"; batched {line}" for line in batched_log)
         log.info(
             "Graph %s %s -> %s in %.0f ms, retries %d, request-id %s, client-request-id %s%s",
             self.method,
@@ -755,12 +754,10 @@ def _display_path(relative_url: str) -> str:
     return shown + ("?" + "&".join(f"{name}={value}" for name, value in pairs) if pairs else "")
 
 
-def _log_path(display_path: str) -> str:
-    """A decoded path and query as a log shows it: the parameters' names, never their values."""
-    path, _, query = display_path.partition("?")
-    # Split by hand: the query is decoded already, so a value may hold "&" or "=".
-    names = [pair.partition("=")[0] for pair in query.split("&") if pair] if query else []
-    names = [n for n in names if n.startswith("$") or n.isidentifier()]
+def _log_path(relative_url: str) -> str:
+    """A batched request as a log shows it: its path and its parameters' names, no values."""
+    path, _, query = relative_url.partition("?")
+    names = [name for name, _ in parse_qsl(query, keep_blank_values=True)]
     return path + (f" params={','.join(names)}" if names else "")
 
 
