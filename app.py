@@ -15,6 +15,7 @@ import auth
 import canonical_host
 import developer_panels
 import directory_pages
+import enterprise_pages
 import errors
 import file_pages
 import graph
@@ -67,6 +68,7 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
     app.register_blueprint(views.bp)
     app.register_blueprint(directory_pages.bp)
     app.register_blueprint(file_pages.bp)
+    app.register_blueprint(enterprise_pages.build_blueprint(settings))
     developer_panels.init_app(app, settings)
     # After the pages: it collects the scopes their login_required views declare.
     auth.init_app(app, settings, flow_store)

@@ -16,6 +16,9 @@ from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 
+import client_certificate
+from client_certificate import ClientCertificate
+
 DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 DEFAULT_GRAPH_ENDPOINT = "https://graph.microsoft.com/v1.0"
 DEFAULT_SCOPES = ("User.Read",)
@@ -37,6 +40,9 @@ _DOMAIN = re.compile(
 )
 # Tenant-independent authorities Entra also takes in place of a tenant.
 TENANT_ALIASES = frozenset({"common", "organizations", "consumers"})
+# Azure workload identity (Kubernetes) injects these names; ours win only when they agree.
+ALIASES = {"CLIENT_ID": "AZURE_CLIENT_ID", "TENANT_ID": "AZURE_TENANT_ID"}
+CREDENTIAL_VARIABLES = ("CLIENT_SECRET", "CLIENT_CERTIFICATE_PATH", "AZURE_FEDERATED_TOKEN_FILE")
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,14 @@ class Problem:
 @dataclass(frozen=True)
 class Settings:
     client_id: str = ""
+    # Exactly one of the three credentials is set (see _read_credential).
     client_secret: str = ""
+    client_certificate: ClientCertificate | None = field(default=None, repr=False)
+    # Send the certificate itself (x5c): for subject name and issuer authentication.
+    client_certificate_send_x5c: bool = False
+    federated_token_file: str | None = None
+    # The group whose members may open the Finance page (its object id); None: no page.
+    finance_group_id: str | None = None
     authority: str | None = None
     oidc_authority: str | None = None
     # TENANT_ID as given: a GUID there means only that tenant's users may sign in.
@@ -109,6 +122,7 @@ class Settings:
 def load_settings(environ: Mapping[str, str]) -> tuple[Settings, list[Problem]]:
     """Read every setting from `environ`; return them with what is wrong."""
     problems: list[Problem] = []
+    environ = _with_aliases(environ, problems)
 
     def text(name: str) -> str:
         return (environ.get(name) or "").strip()
@@ -157,10 +171,11 @@ def load_settings(environ: Mapping[str, str]) -> tuple[Settings, list[Problem]]:
                 "00000000-0000-0000-0000-000000000000) from the app registration's Overview.",
             )
         )
-    client_secret = text("CLIENT_SECRET")
-    if not client_secret:
+    client_secret, certificate, federated_token_file = _read_credential(text, problems)
+    finance_group_id = text("FINANCE_GROUP_ID") or None
+    if finance_group_id and not _GUID.match(finance_group_id):
         problems.append(
-            Problem("CLIENT_SECRET", "missing: create a client secret for the app registration.")
+            Problem("FINANCE_GROUP_ID", "must be a group's Object ID (a GUID) from Entra > Groups.")
         )
 
     authority, oidc_authority = _read_authority(text, problems)
@@ -242,6 +257,10 @@ def load_settings(environ: Mapping[str, str]) -> tuple[Settings, list[Problem]]:
     settings = Settings(
         client_id=client_id,
         client_secret=client_secret,
+        client_certificate=certificate,
+        client_certificate_send_x5c=flag("CLIENT_CERTIFICATE_SEND_X5C", False),
+        federated_token_file=federated_token_file,
+        finance_group_id=finance_group_id.lower() if finance_group_id else None,
         authority=authority,
         oidc_authority=oidc_authority,
         tenant_id=text("TENANT_ID") or None,
@@ -352,6 +371,62 @@ def _read_sentinels(
             )
         )
     return tuple(sentinels), master
+
+
+def _with_aliases(environ: Mapping[str, str], problems: list[Problem]) -> Mapping[str, str]:
+    """`environ` with AZURE_CLIENT_ID / AZURE_TENANT_ID standing in for ours when unset."""
+    merged = dict(environ)
+    for name, alias in ALIASES.items():
+        ours, theirs = (environ.get(name) or "").strip(), (environ.get(alias) or "").strip()
+        if theirs and not ours:
+            merged[name] = theirs
+        elif theirs and ours != theirs:
+            problems.append(Problem(f"{name}, {alias}", "both are set and differ; set one."))
+    return merged
+
+
+def _read_credential(
+    text, problems: list[Problem]
+) -> tuple[str, ClientCertificate | None, str | None]:
+    """The app's one credential: a secret, a certificate file or a federated token file."""
+    chosen = [name for name in CREDENTIAL_VARIABLES if text(name)]
+    if not chosen:
+        problems.append(
+            Problem(
+                "CLIENT_SECRET, CLIENT_CERTIFICATE_PATH or AZURE_FEDERATED_TOKEN_FILE",
+                "missing: set one credential of the app registration: a client secret, a "
+                'certificate (see README, "Credentials"), or on Kubernetes with workload '
+                "identity the federated token file.",
+            )
+        )
+        return "", None, None
+    if len(chosen) > 1:
+        problems.append(Problem(", ".join(chosen), "set only one credential: these are all set."))
+        return "", None, None
+    certificate = None
+    if chosen == ["CLIENT_CERTIFICATE_PATH"]:
+        try:
+            certificate = client_certificate.load(
+                text("CLIENT_CERTIFICATE_PATH"), text("CLIENT_CERTIFICATE_PASSWORD") or None
+            )
+        except client_certificate.CertificateError as error:
+            problems.append(Problem(error.variable, error.message))
+    token_file = text("AZURE_FEDERATED_TOKEN_FILE") or None
+    if token_file:
+        problem = _token_file_problem(token_file)
+        if problem:
+            problems.append(Problem("AZURE_FEDERATED_TOKEN_FILE", problem))
+    return text("CLIENT_SECRET"), certificate, token_file
+
+
+def _token_file_problem(path: str) -> str | None:
+    """Why the federated token file cannot be used now, if it cannot (it is read per use)."""
+    try:
+        with open(path, "rb") as file:
+            token = file.read(64 * 1024).strip()
+    except OSError as exc:
+        return f"cannot read {path}: {exc.strerror or type(exc).__name__}."
+    return None if token else f"{path} is empty."
 
 
 def _read_authority(text, problems: list[Problem]) -> tuple[str | None, str | None]:

@@ -15,7 +15,14 @@ from flask import Flask, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException, NotFound, SecurityError
 
 import auth
-from auth import Action, AuthError, PersonalAccountNotSupported, SignInRequired
+from auth import (
+    AccessNotGranted,
+    Action,
+    AuthError,
+    CredentialUnavailable,
+    PersonalAccountNotSupported,
+    SignInRequired,
+)
 from graph import (
     GraphAccessDenied,
     GraphBusy,
@@ -128,6 +135,8 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(AuthError, _sign_in_failed)
     app.register_error_handler(SignInRequired, auth.sign_in_redirect)
     app.register_error_handler(PersonalAccountNotSupported, _personal_account)
+    app.register_error_handler(AccessNotGranted, _forbidden)
+    app.register_error_handler(CredentialUnavailable, _credential_unavailable)
     app.register_error_handler(GraphError, _graph_failed)
     app.register_error_handler(InvalidReference, _not_found)
     app.register_error_handler(Missing, _missing)
@@ -168,6 +177,26 @@ def _sign_in_failed(error: AuthError):
 
 def _personal_account(_error: PersonalAccountNotSupported):
     return render_template("personal_account.html"), 403
+
+
+def _forbidden(error: AccessNotGranted):
+    # Signing in again cannot add a role or a group: a page to read, never a redirect.
+    page = render_template(
+        "forbidden.html",
+        roles=error.roles,
+        groups=error.groups,
+        app_id=auth.current_state().settings.client_id,
+    )
+    return page, 403
+
+
+def _credential_unavailable(error: CredentialUnavailable):
+    description = (
+        f"The app could not read its federated token ({error.variable}), so it cannot "
+        "prove who it is to Microsoft. The administrator must check the workload identity "
+        "setup; the app reads the file again at the next try."
+    )
+    return _http_error_page(503, "The app cannot sign in to Microsoft", description), 503
 
 
 def _graph_failed(error: GraphError):

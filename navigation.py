@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from flask import g
+from flask import current_app, g
 
 import auth
 
@@ -32,6 +32,8 @@ NAV_LINKS = (
     NavLink("files.my_files", "My files", "files", "The folders and files in your OneDrive."),
     NavLink("files.search", "File search", "search", "Search every file you can open."),
     NavLink("files.sites", "Sites", "sites", "SharePoint sites and their document libraries."),
+    NavLink("enterprise.reports", "Reports", "reports", "For people with the Reports.Reader role."),
+    NavLink("enterprise.finance", "Finance", "finance", "For members of the finance group."),
 )
 # Pages below an entry of the navigation, which shows that entry as the current section.
 SECTION_OF = {"directory.group_members": "directory.groups", "files.site": "files.sites"}
@@ -39,10 +41,12 @@ SECTION_OF = {"directory.group_members": "directory.groups", "files.site": "file
 
 def navigation_context(endpoint: str | None) -> dict:
     """`nav_links` this user can open, and `nav_section`: the entry to show as current."""
-    # Personal accounts are offered only the pages they can use (they have no directory).
+    # Personal accounts are offered only the pages they can use (they have no directory),
+    # and role and group pages only to those who may open them. Finance may be switched off.
     links = [
         replace(link, scopes=auth.current_page_scopes(link.endpoint))
         for link in NAV_LINKS
-        if not g.get("user") or auth.can_open(link.endpoint)
+        if link.endpoint in current_app.view_functions
+        and (not g.get("user") or auth.can_open(link.endpoint))
     ]
     return {"nav_links": links, "nav_section": SECTION_OF.get(endpoint or "", endpoint)}

@@ -4,8 +4,9 @@
 - `sign_in`: /login to the redirect URI, and sign-out; `tokens`: access tokens;
 - `policy`: what to do when Graph refuses a token; `decorator`: `login_required`;
 - `views`: the blueprint; `user_session`: what the session holds;
-- `refresh_lock`: one token refresh at a time per session, across workers.
-- `token_cache_crypto`: the token cache encrypted in the session store.
+- `refresh_lock`: one token refresh at a time per session, across workers;
+- `token_cache_crypto`: the token cache encrypted in the session store;
+- `authorization`: app roles and groups; `credentials`: the app's own credential.
 
 Bind with `auth.init_app(app, settings, store)`, the session store, after the page
 blueprints are registered: it collects the scopes their `login_required` views declare.
@@ -19,7 +20,9 @@ from flask import Flask, g
 from app_config import Settings
 from expiring_files import ExpiringFileCache
 
-from . import token_cache_crypto, user_session
+from . import authorization, token_cache_crypto, user_session
+from .authorization import AccessNotGranted, app_roles, groups_source
+from .credentials import CredentialUnavailable
 from .decorator import REQUIREMENT_ATTRIBUTE, is_personal_account, login_required, page_scopes
 from .errors import AuthError, PersonalAccountNotSupported, SignInRequired
 from .identity import Identity
@@ -38,13 +41,16 @@ from .views import (
 )
 
 __all__ = [
+    "AccessNotGranted",
     "Action",
     "AuthError",
+    "CredentialUnavailable",
     "Decision",
     "PersonalAccountNotSupported",
     "SignInRequired",
     "SignedInUser",
     "admin_consent_url",
+    "app_roles",
     "can_open",
     "current_path",
     "after_graph_refusal",
@@ -52,6 +58,7 @@ __all__ = [
     "current_state",
     "current_user",
     "forget_signed_out",
+    "groups_source",
     "id_token_claims",
     "init_app",
     "login_required",
@@ -91,10 +98,13 @@ def _pending_store(settings: Settings, store: BaseCache) -> BaseCache:
 
 
 def can_open(endpoint: str) -> bool:
-    """Whether the signed-in user's kind of account can use the page at `endpoint`."""
+    """Whether the signed-in user's kind of account, app roles and groups (as far as
+    known without calling Graph) let them use the page at `endpoint`."""
     requirement = current_state().pages.get(endpoint, PageRequirement())
     user = user_session.current_user()
-    return not (requirement.organizations_only and user and is_personal_account(user))
+    if requirement.organizations_only and user and is_personal_account(user):
+        return False
+    return user is None or authorization.may_open(requirement)
 
 
 def current_page_scopes(endpoint: str | None) -> tuple[str, ...]:
@@ -105,12 +115,7 @@ def current_page_scopes(endpoint: str | None) -> tuple[str, ...]:
 
 def id_token_claims() -> dict:
     """The signed-in user's ID token claims ({} when signed out or none is kept)."""
-    user = user_session.current_user()
-    if user is None:
-        return {}
-    return current_state().identity.id_token_claims(
-        user_session.token_cache(), user.home_account_id
-    )
+    return authorization.token_claims()
 
 
 def _sign_out_form() -> dict:

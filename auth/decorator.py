@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 
-from . import user_session
+from . import authorization, user_session
 from .errors import PersonalAccountNotSupported
 from .state import PageRequirement, current_state
 from .tokens import token_for
@@ -18,15 +18,23 @@ REQUIREMENT_ATTRIBUTE = "page_requirement"
 
 
 def login_required(
-    scopes: Iterable[str] | None = None, *, organizations_only: bool = False
+    scopes: Iterable[str] | None = None,
+    *,
+    organizations_only: bool = False,
+    roles: Iterable[str] = (),
+    groups: Iterable[str] = (),
 ) -> Callable:
     """Guard a view: the user must be signed in and a token for `scopes` obtainable.
 
     The view is called with the access token as its `token` keyword argument.
     Without `scopes`, the page needs the app's SCOPE setting. `organizations_only`
-    pages explain themselves to personal accounts instead.
+    pages explain themselves to personal accounts instead. With `roles` (app role
+    values) or `groups` (object ids), users need one of each; others get a 403 page.
     """
-    requirement = PageRequirement(tuple(scopes or ()), organizations_only)
+    needed = tuple(scopes or ())
+    if groups:  # the groups overage is looked up with the page's own token
+        needed += tuple(s for s in authorization.MEMBERSHIP_SCOPES if s not in needed)
+    requirement = PageRequirement(needed, organizations_only, tuple(roles), tuple(groups))
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
@@ -34,7 +42,10 @@ def login_required(
             user = user_session.current_user()
             if organizations_only and user and is_personal_account(user):
                 raise PersonalAccountNotSupported()
+            if user:
+                authorization.require_roles(requirement)
             token = token_for(page_scopes(requirement))
+            authorization.require_groups(requirement, token)
             return view(*args, token=token, **kwargs)
 
         # Read by init_app, which collects every page's scopes.

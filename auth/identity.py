@@ -24,6 +24,7 @@ import requests
 
 from app_config import Settings
 
+from .credentials import CredentialUnavailable, client_credential
 from .errors import AuthError, SignInRequired
 from .id_token import InvalidIdToken, check_claims
 
@@ -85,12 +86,14 @@ class Identity:
         self._metadata: dict | None = None
         self._metadata_failed_at: float | None = None
         self._metadata_lock = threading.Lock()
+        # A secret, a certificate or a federated token (read at each token request).
+        self._client_credential = client_credential(settings)
 
     def _msal_app(self, token_cache: msal.TokenCache | None = None, *, http_client=None):
         s = self.settings
         return msal.ConfidentialClientApplication(
             s.client_id,
-            client_credential=s.client_secret,
+            client_credential=self._client_credential,
             authority=s.authority,
             oidc_authority=s.oidc_authority,
             instance_discovery=s.instance_discovery,
@@ -136,6 +139,8 @@ class Identity:
         except requests.RequestException as exc:
             log.warning("sign-in failed: token endpoint unreachable (%s)", type(exc).__name__)
             raise AuthError.unreachable("redeem", next_path) from None
+        except CredentialUnavailable:
+            raise  # the app's own credential, not the response: its own page
         except Exception as exc:  # noqa: BLE001 - forged input makes MSAL raise many types
             log.warning("sign-in failed: response rejected (%s)", type(exc).__name__)
             raise AuthError("unverified", next_path=next_path) from None

@@ -20,6 +20,9 @@ class PageRequirement:
 
     scopes: tuple[str, ...] = ()
     organizations_only: bool = False
+    # One of these app roles, and membership in one of these groups (object ids).
+    roles: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
 
 
 @dataclass

@@ -111,12 +111,22 @@ eval "$keys"
 # (127.0.0.1 is sent on to localhost). DEMO_EMULATOR tells the configuration page who
 # set CLIENT_ID.
 export FLASK_APP=app TRUSTED_HOSTS="localhost:$app_port" DEVELOPER_PANELS=true DEMO_EMULATOR=true
+# The Finance page's group, and DEMO_CREDENTIAL=certificate|federated instead of the secret.
+enterprise_env=$(.venv/bin/python scripts/demo_enterprise_env.py "$state/emulator.json")
+eval "$enterprise_env"
+if [ -n "${CLIENT_SECRET:-}" ]; then
+  credential="client secret $CLIENT_SECRET (a well-known demo value, not a real secret)"
+elif [ -n "${CLIENT_CERTIFICATE_PATH:-}" ]; then
+  credential="certificate $CLIENT_CERTIFICATE_PATH (made for this demo)"
+else
+  credential="federated token file $AZURE_FEDERATED_TOKEN_FILE (workload identity)"
+fi
 
 cat <<MSG
 
   The app:        http://localhost:$app_port
   Identity (emulated Microsoft Entra ID) and Graph: $AUTHORITY
-  Demo client secret: $CLIENT_SECRET (a well-known demo value, not a real secret)
+  The app's credential: $credential
   Demo users (pick one on the emulator's sign-in page):
 $(.venv/bin/python scripts/emulator_env.py --users "$state/emulator.json")
 

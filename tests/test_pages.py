@@ -1062,7 +1062,7 @@ def test_a_file_hit_downloads_through_the_app_by_its_ids(user, http_mock):
 def test_a_folder_hit_looks_like_a_folder_and_opens_in_the_library_view(user, http_mock):
     http_mock.post(f"{GRAPH}/search/query", json=search_answer(FOLDER_HIT, total=1, more=False))
     page = user.get("/search?q=campaigns").get_data(as_text=True)
-    assert '<a href="/drive-items/d1/f1">Campaigns/</a>' in page
+    assert '<a href="/drive-items/d1/f1">Campaigns</a>' in page
     assert "Download" not in page
 
     folder = {

@@ -128,7 +128,7 @@ def test_a_sites_document_library_can_be_browsed_and_its_files_downloaded(page, 
     page.get_by_role("link", name="Marketing").first.click()
     page.get_by_role("link", name="Documents").click()
     expect(page.get_by_role("heading", name="Documents")).to_be_visible()
-    page.get_by_role("link", name="Campaigns/").click()
+    page.get_by_role("link", name="Campaigns", exact=True).click()
     crumbs = page.get_by_role("navigation", name="Folder path")
     expect(crumbs).to_contain_text("Documents")
     expect(crumbs).to_contain_text("Campaigns")
@@ -137,7 +137,7 @@ def test_a_sites_document_library_can_be_browsed_and_its_files_downloaded(page, 
         row.get_by_role("link", name="Download").click()
     assert download.value.suggested_filename == "Spring campaign brief.docx"
     crumbs.get_by_role("link", name="Documents").click()
-    expect(page.get_by_role("link", name="Campaigns/")).to_be_visible()
+    expect(page.get_by_role("link", name="Campaigns", exact=True)).to_be_visible()
 
 
 def test_file_search_shows_where_files_live_opens_folders_and_downloads_files(page, app_server):
@@ -147,12 +147,12 @@ def test_file_search_shows_where_files_live_opens_folders_and_downloads_files(pa
     page.get_by_role("searchbox").fill("campaign")
     page.get_by_role("button", name="Search").click()
     brief = page.get_by_role("row", name=re.compile("Spring campaign brief.docx"))
-    expect(brief).to_contain_text("In marketing › Documents › Campaigns")
+    expect(brief).to_contain_text("In marketing › Shared Documents › Campaigns")
     with page.expect_download() as download:
         brief.get_by_role("link", name="Download").click()
     assert download.value.suggested_filename == "Spring campaign brief.docx"
 
-    page.get_by_role("link", name="Campaigns/").click()  # a folder, opened here
+    page.get_by_role("link", name="Campaigns", exact=True).click()  # a folder, opened here
     consent_if_asked(page)
     expect(page.get_by_role("navigation", name="Folder path")).to_contain_text("Campaigns")
     expect(page.get_by_text("Brand guidelines.pdf")).to_be_visible()
