@@ -156,8 +156,9 @@ class Content:
 
 
 @dataclass(frozen=True)
-class BatchRequest:
-    """One GET inside a $batch: a path under the endpoint (or a next link), query and headers.
+class GetRequest:
+    """One GET, to send alone (get_page) or in a $batch: a path under the endpoint (or a
+    next link), its query and headers.
 
     Build pages with GraphClient.page_request, which also turns a cursor into its next link.
     """
@@ -189,7 +190,7 @@ class BatchAnswers:
     def __init__(
         self,
         client: GraphClient,
-        requests_: Mapping[str, BatchRequest],
+        requests_: Mapping[str, GetRequest],
         answers: Mapping[str, _SubResponse],
     ) -> None:
         self._client = client
@@ -405,9 +406,7 @@ class GraphClient:
         keeps views small; nothing is cut off here. Pass {"$top": None} for collections that
         reject $top.
         """
-        request = self.page_request(path, params=params, headers=headers)
-        response = self._send("GET", token, path, params=request.params, headers=headers)
-        return self._page(path, response)
+        return self.get_page(token, self.page_request(path, params=params, headers=headers))
 
     def next_page(self, token: str, path: str, cursor: str, *, headers: dict | None = None) -> Page:
         """The page after one of `path`, named by that page's next_cursor.
@@ -415,8 +414,14 @@ class GraphClient:
         Raises ValueError, before sending anything, for a cursor this client did not make
         for `path`.
         """
-        next_link = self._next_link(path, cursor)
-        return self._page(path, self._send("GET", token, next_link, headers=headers))
+        return self.get_page(token, self.page_request(path, headers=headers, cursor=cursor))
+
+    def get_page(self, token: str, request: GetRequest) -> Page:
+        """The page a page_request names, as one plain GET."""
+        response = self._send(
+            "GET", token, request.path, params=request.params, headers=request.headers
+        )
+        return self._page(request.collection or request.path, response)
 
     def page_request(
         self,
@@ -425,16 +430,16 @@ class GraphClient:
         params: dict | None = None,
         headers: dict | None = None,
         cursor: str | None = None,
-    ) -> BatchRequest:
-        """The request for a page of `path`, to send in a batch: the first page (capped as
-        by page()), or the one a next_cursor names (ValueError if not made for `path`)."""
+    ) -> GetRequest:
+        """The request for a page of `path`: the first page (capped as by page()), or the
+        one a next_cursor names (ValueError, before anything is sent, if not for `path`)."""
         if cursor is not None:
-            return BatchRequest(self._next_link(path, cursor), headers=headers, collection=path)
+            return GetRequest(self._next_link(path, cursor), headers=headers, collection=path)
         params = dict(params or {})
         params.setdefault("$top", self._max_page_items)
-        return BatchRequest(path, params, headers, collection=path)
+        return GetRequest(path, params, headers, collection=path)
 
-    def batch(self, token: str, requests_: Mapping[str, BatchRequest]) -> BatchAnswers:
+    def batch(self, token: str, requests_: Mapping[str, GetRequest]) -> BatchAnswers:
         """Send GETs together as one POST /$batch; their answers come back by name.
 
         Graph throttles each request of a batch on its own: the ones answered 429, 503 or
@@ -458,7 +463,7 @@ class GraphClient:
         return BatchAnswers(self, requests_, answers)
 
     def _send_batch(
-        self, token: str, requests_: Mapping[str, BatchRequest]
+        self, token: str, requests_: Mapping[str, GetRequest]
     ) -> dict[str, _SubResponse]:
         # Our own ids: Graph compares them without case, the caller's names need not be.
         names = {str(number): name for number, name in enumerate(requests_, 1)}
@@ -589,7 +594,7 @@ class GraphClient:
         # Rebuilt on our own scheme and host, so what is sent is exactly what was checked.
         return urlunsplit((self._scheme, self._netloc, full_path, parts.query, ""))
 
-    def _relative_url(self, request: BatchRequest) -> str:
+    def _relative_url(self, request: GetRequest) -> str:
         """A batched request's URL relative to the endpoint, checked as _url checks a path."""
         parts = urlsplit(self._url(request.path))
         pairs = [(name, v) for name, v in (request.params or {}).items() if v is not None]

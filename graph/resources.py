@@ -12,7 +12,7 @@ from pathlib import PurePosixPath
 from typing import TypeVar
 from urllib.parse import quote, unquote, urlsplit
 
-from .client import BatchRequest, GraphAccessDenied, GraphClient, GraphNotFound, Page
+from .client import GetRequest, GraphAccessDenied, GraphClient, GraphNotFound, Page
 from .models import (
     DirectoryRole,
     Domain,
@@ -172,7 +172,7 @@ def group(
         client, f"{path}/members", {"$select": PERSON_SELECT, "$top": PEOPLE_PAGE_SIZE}, cursor
     )
     answers = client.batch(
-        token, {"group": BatchRequest(path, {"$select": "displayName"}), "members": members}
+        token, {"group": GetRequest(path, {"$select": "displayName"}), "members": members}
     )
     try:
         found = answers.json("group")
@@ -239,7 +239,7 @@ def library(
     children, position = _page_request(
         client, _children_path(base, names), {"$top": FILES_PAGE_SIZE}, cursor
     )
-    drive = BatchRequest(base, {"$select": "id,name,description,webUrl,owner"})
+    drive = GetRequest(base, {"$select": "id,name,description,webUrl,owner"})
     answers = client.batch(token, {"library": drive, "children": children})
     try:
         found = answers.json("library")
@@ -366,16 +366,8 @@ def _page(
     headers: dict | None = None,
 ) -> tuple[Page, Position]:
     """The first page of `path`, or the one a cursor from a page link names."""
-    try:
-        position = Position.parse(cursor)
-    except BadPosition as exc:
-        raise InvalidCursor(str(exc)) from None
-    if not position.cursors:
-        return client.page(token, path, params=params, headers=headers), position
-    try:
-        return client.next_page(token, path, position.cursors[-1], headers=headers), position
-    except ValueError as exc:  # a cursor the client did not make for this collection
-        raise InvalidCursor(str(exc)) from None
+    request, position = _page_request(client, path, params, cursor, headers)
+    return client.get_page(token, request), position
 
 
 def _page_request(
@@ -384,8 +376,8 @@ def _page_request(
     params: dict,
     cursor: str | None,
     headers: dict | None = None,
-) -> tuple[BatchRequest, Position]:
-    """The batched request for the first page of `path`, or the one a page link names."""
+) -> tuple[GetRequest, Position]:
+    """The request for the first page of `path`, or the one a page link's cursor names."""
     try:
         position = Position.parse(cursor)
     except BadPosition as exc:

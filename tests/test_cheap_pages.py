@@ -27,7 +27,7 @@ from test_graph_client import Reply, ScriptedGraph
 from test_pages import PAGE_PERMISSIONS
 
 from app import create_app
-from graph.client import BatchRequest, GraphBusy, GraphClient, GraphError, GraphNotFound
+from graph.client import GetRequest, GraphBusy, GraphClient, GraphError, GraphNotFound
 
 GRAPH = "https://graph.microsoft.com/v1.0"
 TOKEN = "eyJ0eXAiOiJKV1QiLCJ-secret-access-token"
@@ -323,8 +323,8 @@ def test_a_batch_sends_relative_urls_their_own_headers_and_the_token_once(graph_
     found = graph_client.batch(
         TOKEN,
         {
-            "group": BatchRequest("/groups/g-1", {"$select": "displayName"}),
-            "people": BatchRequest("/users", search, {"ConsistencyLevel": "eventual"}),
+            "group": GetRequest("/groups/g-1", {"$select": "displayName"}),
+            "people": GetRequest("/users", search, {"ConsistencyLevel": "eventual"}),
         },
     )
 
@@ -369,13 +369,13 @@ def test_a_batched_path_that_leaves_the_endpoint_is_refused_before_sending(
     graph_mock, graph_client, path
 ):
     with pytest.raises(ValueError):
-        graph_client.batch(TOKEN, {"x": BatchRequest(path)})
+        graph_client.batch(TOKEN, {"x": GetRequest(path)})
     assert not graph_mock.calls
 
 
 def test_a_batch_holds_at_most_twenty_requests(graph_mock, graph_client):
     with pytest.raises(ValueError):
-        graph_client.batch(TOKEN, {str(n): BatchRequest("/me") for n in range(21)})
+        graph_client.batch(TOKEN, {str(n): GetRequest("/me") for n in range(21)})
     assert not graph_mock.calls
 
 
@@ -400,7 +400,7 @@ def test_each_answer_raises_its_own_error(graph_mock, graph_client):
         headers={"request-id": "batch-1"},
     )
     found = graph_client.batch(
-        TOKEN, {"ok": BatchRequest("/a"), "gone": BatchRequest("/b"), "busy": BatchRequest("/c")}
+        TOKEN, {"ok": GetRequest("/a"), "gone": GetRequest("/b"), "busy": GetRequest("/c")}
     )
     assert found.json("ok") == {"displayName": "Sales"}
     with pytest.raises(GraphNotFound) as gone:
@@ -415,7 +415,7 @@ def test_each_answer_raises_its_own_error(graph_mock, graph_client):
 def test_a_batch_answer_missing_a_response_is_an_unusable_answer(graph_mock, graph_client):
     graph_mock.post(f"{GRAPH}/$batch", json=batch_answer({"id": "1", "status": 200, "body": {}}))
     with pytest.raises(GraphError) as raised:
-        graph_client.batch(TOKEN, {"a": BatchRequest("/a"), "b": BatchRequest("/b")})
+        graph_client.batch(TOKEN, {"a": GetRequest("/a"), "b": GetRequest("/b")})
     assert (raised.value.status, raised.value.code) == (502, "invalid_response")
 
 
@@ -433,8 +433,8 @@ def test_a_batch_is_one_log_line_naming_its_requests_without_query_values(
         graph_client.batch(
             TOKEN,
             {
-                "a": BatchRequest("/users", {"$search": '"displayName:secret&leaked=name"'}),
-                "b": BatchRequest("/groups/g-1", {"$select": "displayName"}),
+                "a": GetRequest("/users", {"$search": '"displayName:secret&leaked=name"'}),
+                "b": GetRequest("/groups/g-1", {"$select": "displayName"}),
             },
         )
     (line,) = caplog.messages
@@ -466,7 +466,7 @@ def test_a_throttled_request_waits_for_its_own_retry_after(graph_server):
         Reply(body=batch_answer({"id": "1", "status": 200, "body": {"value": []}})),
     )
 
-    found = client.batch(TOKEN, {"group": BatchRequest("/g"), "members": BatchRequest("/g/m")})
+    found = client.batch(TOKEN, {"group": GetRequest("/g"), "members": GetRequest("/g/m")})
 
     assert found.json("group") == {"displayName": "Sales"}
     assert found.page("members").items == []
