@@ -17,11 +17,12 @@ from flask import Blueprint, Flask, g, render_template, request
 
 import auth
 from app_config import Settings
-from graph.client import GraphCall, recording_calls
+from graph.client import BatchedCall, GraphCall, recording_calls
 
 bp = Blueprint("developer", __name__)
 
 GRAPH_API_DOCS = "https://learn.microsoft.com/graph/api/{}?view=graph-rest-1.0"
+BATCH_DOCS = ("https://learn.microsoft.com/graph/json-batching", "JSON batching")
 _IDENTITY_PLATFORM_DOCS = "https://learn.microsoft.com/entra/identity-platform/"
 CLAIMS_REFERENCE = _IDENTITY_PLATFORM_DOCS + "id-token-claims-reference"
 OPTIONAL_CLAIMS_REFERENCE = _IDENTITY_PLATFORM_DOCS + "optional-claims-reference"
@@ -57,6 +58,7 @@ GRAPH_API_PAGES = tuple(
             "List children of a driveItem",
         ),
         (rf"({_OWNER})/drives", "drive-list", "List drives"),
+        (rf"/drives/{_ID}", "drive-get", "Get Drive"),
         (r"/search/query", "search-query", "Search query (Microsoft Search API)"),
         (r"/sites", "site-search", "Search for sites"),
         (rf"/sites/{_ID}", "site-get", "Get a site resource"),
@@ -121,12 +123,22 @@ TIME_CLAIMS = frozenset({"iat", "nbf", "exp", "auth_time"})
 
 
 @dataclass(frozen=True)
+class BatchedRow:
+    """A request inside a $batch, as the panel shows it under the batch."""
+
+    call: BatchedCall
+    docs_url: str | None = None
+    docs_title: str | None = None
+
+
+@dataclass(frozen=True)
 class CallRow:
     """A Graph call as the panel shows it."""
 
     call: GraphCall
     docs_url: str | None = None
     docs_title: str | None = None
+    batched: tuple[BatchedRow, ...] = ()
 
     @property
     def retried_after(self) -> str:
@@ -177,6 +189,8 @@ def token_claims():
 def graph_docs(path: str) -> tuple[str, str] | None:
     """The documentation page (URL, title) of the Graph call to `path`, if known."""
     bare = path.split("?", 1)[0]
+    if bare == "/$batch":
+        return BATCH_DOCS
     for pattern, page, title in GRAPH_API_PAGES:
         if pattern.fullmatch(bare):
             return GRAPH_API_DOCS.format(page), title
@@ -203,7 +217,14 @@ def _panel() -> Panel | None:
     calls = g.get("graph_calls")
     if calls is None or (not calls and request.endpoint not in auth.current_state().pages):
         return None
-    rows = [CallRow(call, *(graph_docs(call.path) or ())) for call in calls]
+    rows = [
+        CallRow(
+            call,
+            *(graph_docs(call.path) or ()),
+            batched=tuple(BatchedRow(b, *(graph_docs(b.path) or ())) for b in call.batched),
+        )
+        for call in calls
+    ]
     return Panel(calls=rows, scopes=auth.current_page_scopes(request.endpoint))
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Callable, Hashable
+from functools import wraps
 
 from flask import (
     Blueprint,
@@ -18,7 +19,7 @@ import auth
 import display
 import session_store
 from auth import login_required
-from graph import current_client, resources
+from graph import current_client, current_photos, resources
 from graph.models import Photo
 from navigation import navigation_context
 
@@ -58,18 +59,53 @@ def graphcall(token: str):
     return render_template("profile.html", me=resources.me(current_client(), token))
 
 
+def _kept_photo_first(view: Callable) -> Callable:
+    """Serve a photo kept in memory before login_required gets a token: only to a signed-in
+    user the page is open to, whom Graph answered a photo request for within the period."""
+
+    @wraps(view)  # also carries login_required's page requirement to auth.init_app
+    def wrapped(**kwargs):
+        if g.user is not None and auth.can_open(request.endpoint):
+            kept = current_photos().fresh(*_photo_place(kwargs.get("user_id", "me")))
+            if kept is not None:
+                return _photo_response(kept.photo)
+        return view(**kwargs)
+
+    return wrapped
+
+
 @bp.route("/photo/me")
+@_kept_photo_first
 @login_required()
 def my_photo(token: str):
     """Your photo, or a placeholder when you have none."""
-    return _photo_response(resources.photo(current_client(), token, "me"))
+    return _photo_response(_fetch_photo("me", token))
 
 
 @bp.route("/photo/<user_id>")
+@_kept_photo_first
 @login_required(scopes=["User.ReadBasic.All"], organizations_only=True)
 def photo(user_id: str, token: str):
     """A colleague's photo, or a placeholder when they have none."""
-    return _photo_response(resources.photo(current_client(), token, user_id))
+    return _photo_response(_fetch_photo(user_id, token))
+
+
+def _fetch_photo(user_id: str, token: str) -> Photo | None:
+    key, reader = _photo_place(user_id)
+    return current_photos().fetch(
+        key, reader, lambda etag: resources.photo(current_client(), token, user_id, etag)
+    )
+
+
+def _photo_place(user_id: str) -> tuple[Hashable, Hashable]:
+    """Where the signed-in user's view of this photo is kept, and who they are as its reader:
+    the tenant first, so two tenants never share an entry; the page's permission too, so
+    reading your own photo does not make you a reader of your colleagues'."""
+    user = g.user
+    tenant = user.tenant_id or ""
+    subject = ("me", user.home_account_id) if user_id == "me" else ("user", user_id)
+    reader = (tenant, user.home_account_id, auth.current_page_scopes(request.endpoint))
+    return (tenant, *subject), reader
 
 
 def _photo_response(found: Photo | None):
@@ -77,7 +113,7 @@ def _photo_response(found: Photo | None):
         response = send_from_directory(current_app.static_folder, "avatar.svg")
     else:
         response = current_app.response_class(found.data, mimetype=found.content_type)
-        response.set_etag(hashlib.sha256(found.data).hexdigest())
+        response.set_etag(found.digest)
         response.make_conditional(request)
     # Revalidated on every use (ETag): after sign-out the browser must ask, and we refuse.
     response.headers["Cache-Control"] = "private, no-cache"

@@ -21,6 +21,7 @@ from .client import (
     GraphUnavailable,
     page_deadline,
 )
+from .photo_cache import PhotoCache
 from .resources import InvalidCursor, InvalidReference, Missing, NoDrive
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "Missing",
     "NoDrive",
     "current_client",
+    "current_photos",
     "init_app",
 ]
 
@@ -53,6 +55,8 @@ def init_app(app: Flask, settings: Settings) -> None:
         max_retry_after=settings.graph_max_retry_after,
         cursor_key=app.secret_key,
     )
+    # People's photos, shared by every request of this process (graph/photo_cache.py).
+    app.extensions["graph_photos"] = PhotoCache()
     seconds = settings.page_deadline
 
     @app.before_request
@@ -72,5 +76,13 @@ def current_client() -> GraphClient:
     """The current app's GraphClient."""
     try:
         return current_app.extensions["graph"]
+    except KeyError:
+        raise RuntimeError("graph.init_app(app, settings) was not called") from None
+
+
+def current_photos() -> PhotoCache:
+    """The current app's photo cache."""
+    try:
+        return current_app.extensions["graph_photos"]
     except KeyError:
         raise RuntimeError("graph.init_app(app, settings) was not called") from None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -40,6 +42,11 @@ class Profile:
 class Photo:
     data: bytes
     content_type: str
+
+    @cached_property
+    def digest(self) -> str:
+        """The browser's ETag for it: computed once, however often a kept photo is served."""
+        return hashlib.sha256(self.data).hexdigest()
 
 
 @dataclass(frozen=True)

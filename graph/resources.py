@@ -12,7 +12,7 @@ from pathlib import PurePosixPath
 from typing import TypeVar
 from urllib.parse import quote, unquote, urlsplit
 
-from .client import GraphAccessDenied, GraphClient, GraphNotFound, Page
+from .client import GetRequest, GraphAccessDenied, GraphClient, GraphNotFound, Page
 from .models import (
     DirectoryRole,
     Domain,
@@ -33,6 +33,7 @@ from .models import (
     SiteLibraries,
 )
 from .paging import BadPosition, Position
+from .photo_cache import PhotoAnswer
 
 T = TypeVar("T")
 
@@ -103,21 +104,25 @@ def me(client: GraphClient, token: str) -> Profile:
     )
 
 
-def photo(client: GraphClient, token: str, user_id: str) -> Photo | None:
-    """The user's photo ("me" for the signed-in user), or None when there is none to show."""
+def photo(client: GraphClient, token: str, user_id: str, etag: str | None = None) -> PhotoAnswer:
+    """The user's photo ("me" for the signed-in user); its `photo` is None when there is
+    none to show. With `etag`, the ETag of a copy kept, Graph may say it is still current."""
     path = "/me/photo/$value" if user_id == "me" else f"/users/{_graph_id(user_id)}/photo/$value"
     try:
-        found = client.get_bytes(token, path)
+        found = client.get_bytes(token, path, etag=etag)
     except GraphAccessDenied:
-        return None  # a photo this user may not see is no photo, not an error page
+        # A photo this user may not see is no photo, not an error page; and an answer
+        # about this user, not about the photo, so it is not kept for anyone.
+        return PhotoAnswer(None, about_photo=False)
 
     if found is None:
-        return None
-    data, content_type = found
-    content_type = content_type.split(";", 1)[0].strip().lower()
+        return PhotoAnswer(None)  # 404: this person has no photo
+    if found.not_modified:
+        return PhotoAnswer(None, found.etag, not_modified=True)
+    content_type = found.content_type.split(";", 1)[0].strip().lower()
     if not _RASTER_IMAGE.match(content_type):
-        return None
-    return Photo(data=data, content_type=content_type)
+        return PhotoAnswer(None, found.etag)
+    return PhotoAnswer(Photo(data=found.data, content_type=content_type), found.etag)
 
 
 # -- your organization ----------------------------------------------------------------
@@ -159,32 +164,39 @@ def group(
 ) -> GroupMembers:
     """A group's name and one page of its members."""
     path = f"/groups/{_graph_id(group_id)}"
-    # Two calls: Graph returns a group's pageable member list only from /members,
-    # and $expand=members stops at 20 members without a next link.
+    # One batch of two: Graph returns a group's pageable member list only from /members,
+    # and $expand=members stops at 20 members without a next link. Later pages ask for the
+    # name again (rather than carry it in the cursor): it stays current, a deleted group is
+    # a 404 on every page, and the cursor keeps its room for Previous.
+    members, position = _page_request(
+        client, f"{path}/members", {"$select": PERSON_SELECT, "$top": PEOPLE_PAGE_SIZE}, cursor
+    )
+    answers = client.batch(
+        token, {"group": GetRequest(path, {"$select": "displayName"}), "members": members}
+    )
     try:
-        found = client.get(token, path, params={"$select": "displayName"})
-        page, position = _page(
-            client,
-            token,
-            f"{path}/members",
-            {"$select": PERSON_SELECT, "$top": PEOPLE_PAGE_SIZE},
-            cursor,
-        )
+        found = answers.json("group")
+        page = answers.page("members")
     except GraphNotFound as missing:
         raise Missing("group", missing.request_id) from None
-    members = _result([_person(item) for item in page.items], page, position)
-    return GroupMembers(display_name=found.get("displayName"), members=members)
+    members_page = _result([_person(item) for item in page.items], page, position)
+    return GroupMembers(display_name=found.get("displayName"), members=members_page)
 
 
 def organization(client: GraphClient, token: str) -> Organization:
     """The user's organization and the directory roles they hold."""
-    # Two calls: the organization and the user's roles are separate Graph resources.
-    orgs = client.page(token, "/organization", params={"$top": None})
-    roles = client.page(
+    # One batch of two: the organization and the user's roles are separate Graph resources.
+    answers = client.batch(
         token,
-        "/me/memberOf/microsoft.graph.directoryRole",
-        params={"$select": "id,displayName,description", "$top": None},
+        {
+            "organization": client.page_request("/organization", params={"$top": None}),
+            "roles": client.page_request(
+                "/me/memberOf/microsoft.graph.directoryRole",
+                params={"$select": "id,displayName,description", "$top": None},
+            ),
+        },
     )
+    orgs, roles = answers.page("organization"), answers.page("roles")
     org = orgs.items[0] if orgs.items else {}
     domains = [
         Domain(name=str(d["name"]), is_default=bool(d.get("isDefault")))
@@ -223,14 +235,18 @@ def library(
     """A document library (or a OneDrive) and one page of a folder in it ("" is its root)."""
     base = f"/drives/{_graph_id(drive_id)}"
     names = _folder_names(folder_path)
-    # Two calls: a folder's items do not carry the name of the library they are in.
+    # One batch of two: a folder's items do not carry the name of the library they are in.
+    children, position = _page_request(
+        client, _children_path(base, names), {"$top": FILES_PAGE_SIZE}, cursor
+    )
+    drive = GetRequest(base, {"$select": "id,name,description,webUrl,owner"})
+    answers = client.batch(token, {"library": drive, "children": children})
     try:
-        found = client.get(token, base, params={"$select": "id,name,description,webUrl,owner"})
+        found = answers.json("library")
     except GraphNotFound as missing:
         raise Missing("library", missing.request_id) from None
     try:
-        path = _children_path(base, names)
-        page, position = _page(client, token, path, {"$top": FILES_PAGE_SIZE}, cursor)
+        page = answers.page("children")
     except GraphNotFound as missing:
         raise Missing("library_folder", missing.request_id) from None
     items = [_drive_item(item, names, drive_id=drive_id) for item in page.items]
@@ -350,16 +366,28 @@ def _page(
     headers: dict | None = None,
 ) -> tuple[Page, Position]:
     """The first page of `path`, or the one a cursor from a page link names."""
+    request, position = _page_request(client, path, params, cursor, headers)
+    return client.get_page(token, request), position
+
+
+def _page_request(
+    client: GraphClient,
+    path: str,
+    params: dict,
+    cursor: str | None,
+    headers: dict | None = None,
+) -> tuple[GetRequest, Position]:
+    """The request for the first page of `path`, or the one a page link's cursor names."""
     try:
         position = Position.parse(cursor)
     except BadPosition as exc:
         raise InvalidCursor(str(exc)) from None
-    if not position.cursors:
-        return client.page(token, path, params=params, headers=headers), position
+    last = position.cursors[-1] if position.cursors else None
     try:
-        return client.next_page(token, path, position.cursors[-1], headers=headers), position
+        request = client.page_request(path, params=params, headers=headers, cursor=last)
     except ValueError as exc:  # a cursor the client did not make for this collection
         raise InvalidCursor(str(exc)) from None
+    return request, position
 
 
 def _result(items: list[T], page: Page, position: Position) -> ResultPage[T]:

@@ -45,24 +45,28 @@ def user(signed_in_client, emulator):
 
 
 class _Panel(HTMLParser):
-    """The calls the panel lists: each as {"request": "GET /me", fact: value, "links": [...]}."""
+    """The calls the panel lists: each as {"request": "GET /me", fact: value, "links": [...]},
+    and a batch's requests as "batched": ["GET /path: 200, Reference title", ...]."""
 
     def __init__(self) -> None:
         super().__init__()
         self.found = False
         self.calls: list[dict] = []
-        self._in_panel = self._in_call = False
+        self._in_panel = self._in_call = self._in_batched = False
         self._field: str | None = None
         self._dt = ""
         self._text = ""
+        self._batched_text = ""
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "details" and "how-it-works" in (attrs.get("class") or ""):
             self.found = self._in_panel = True
+        elif self._in_call and tag == "li":
+            self._in_batched, self._batched_text = True, ""
         elif self._in_panel and tag == "li":
             self._in_call = True
-            self.calls.append({"links": []})
+            self.calls.append({"links": [], "batched": []})
         elif self._in_call and tag in ("p", "dt", "dd"):
             self._field, self._text = tag, ""
         elif self._in_call and tag == "a":
@@ -71,6 +75,9 @@ class _Panel(HTMLParser):
     def handle_endtag(self, tag):
         if tag == "details":
             self._in_panel = False
+        elif tag == "li" and self._in_batched:
+            self._in_batched = False
+            self.calls[-1]["batched"].append(" ".join(self._batched_text.split()))
         elif tag == "li":
             self._in_call = False
         elif self._in_call and tag == self._field:
@@ -86,6 +93,8 @@ class _Panel(HTMLParser):
     def handle_data(self, data):
         if self._field:
             self._text += data
+        if self._in_batched:
+            self._batched_text += data
 
 
 def panel(page: str) -> _Panel:
@@ -129,9 +138,7 @@ def test_profile_panel_lists_its_one_graph_call_as_graph_saw_it(signed_in_client
     assert "an access token for <code>User.Read</code>" in page
 
 
-def test_a_group_page_lists_both_its_calls_with_request_ids_and_reference_links(
-    user, emulator_graph, http_mock
-):
+def test_a_group_page_lists_its_one_batch_and_the_requests_in_it(user, emulator_graph, http_mock):
     group = group_id(user)
     since = emulator_graph.now() - 0.001
     before = len(http_mock.calls)
@@ -140,18 +147,26 @@ def test_a_group_page_lists_both_its_calls_with_request_ids_and_reference_links(
 
     seen = graph_requests(emulator_graph, since)
     answered = [c.response for c in http_mock.calls[before:] if c.request.url.startswith(GRAPH)]
-    calls = panel(page).calls
-    assert [s.path for s in seen] == [f"/v1.0/groups/{group}", f"/v1.0/groups/{group}/members"]
-    assert [c["request"].split("?")[0] for c in calls] == [
+    (call,) = panel(page).calls
+    assert [(s.path, s.batch) for s in seen] == [
+        (f"/v1.0/groups/{group}", True),
+        (f"/v1.0/groups/{group}/members", True),
+        ("/v1.0/$batch", False),
+    ]
+    assert call["request"] == "POST /$batch"
+    assert call["client-request-id"] == seen[-1].client_request_id
+    assert call["request-id"] == answered[0].headers["request-id"]
+    assert call["Status"] == "200"
+    assert [b.split("?")[0] for b in call["batched"]] == [
         f"GET /groups/{group}",
         f"GET /groups/{group}/members",
     ]
-    assert [c["client-request-id"] for c in calls] == [s.client_request_id for s in seen]
-    assert [c["request-id"] for c in calls] == [r.headers["request-id"] for r in answered]
-    assert [c["Status"] for c in calls] == ["200", "200"]
-    assert [c["links"] for c in calls] == [
-        [f"{DOCS}group-get?view=graph-rest-1.0"],
-        [f"{DOCS}group-list-members?view=graph-rest-1.0"],
+    assert call["batched"][0] == f"GET /groups/{group}?$select=displayName: 200, Get group"
+    assert call["batched"][1].endswith(": 200, List group members")
+    assert call["links"] == [
+        "https://learn.microsoft.com/graph/json-batching",
+        f"{DOCS}group-get?view=graph-rest-1.0",
+        f"{DOCS}group-list-members?view=graph-rest-1.0",
     ]
     assert "<code>Group.Read.All User.ReadBasic.All</code>" in page
 
@@ -159,23 +174,30 @@ def test_a_group_page_lists_both_its_calls_with_request_ids_and_reference_links(
 def test_every_call_of_every_graph_page_links_its_microsoft_graph_reference_page(
     user, emulator_graph
 ):
+    batch = "https://learn.microsoft.com/graph/json-batching"
+    site = first_link(user, "/sites", "/sites/")
+    library = first_link(user, site, "/drives/")
     pages = {
-        "/graphcall": ["user-get"],
-        "/people?q=a": ["user-list"],
-        "/groups": ["user-list-memberof"],
-        first_link(user, "/groups", "/groups/"): ["group-get", "group-list-members"],
-        "/directory": ["organization-list", "user-list-memberof"],
-        "/files/": ["driveitem-list-children"],
-        "/files/Documents": ["driveitem-list-children"],
-        "/search?q=campaign": ["search-query"],
-        "/sites?q=marketing": ["site-search"],
-        first_link(user, "/sites", "/sites/"): ["site-get"],
+        "/graphcall": [["user-get"]],
+        "/people?q=a": [["user-list"]],
+        "/groups": [["user-list-memberof"]],
+        first_link(user, "/groups", "/groups/"): [[batch, "group-get", "group-list-members"]],
+        "/directory": [[batch, "organization-list", "user-list-memberof"]],
+        "/files/": [["driveitem-list-children"]],
+        "/files/Documents": [["driveitem-list-children"]],
+        "/search?q=campaign": [["search-query"]],
+        "/sites?q=marketing": [["site-search"]],
+        site: [["site-get"]],
+        library: [[batch, "drive-get", "driveitem-list-children"]],
     }
     for url, references in pages.items():
         response = user.get(url)
         links = [c["links"] for c in panel(response.get_data(as_text=True)).calls]
         assert response.status_code == 200, url
-        assert links == [[f"{DOCS}{ref}?view=graph-rest-1.0"] for ref in references], url
+        assert links == [
+            [ref if ref == batch else f"{DOCS}{ref}?view=graph-rest-1.0" for ref in call]
+            for call in references
+        ], url
 
 
 @pytest.mark.parametrize(

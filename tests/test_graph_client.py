@@ -201,11 +201,41 @@ def test_joins_paths_whatever_the_slashes(graph_mock, endpoint, path):
     graph_client.close()
 
 
-def test_photo_comes_back_as_bytes_and_content_type(graph_mock, mocked_client):
-    graph_mock.get(f"{GRAPH}/me/photo/$value", body=b"\xff\xd8jpeg", content_type="image/jpeg")
+def test_photo_comes_back_as_bytes_content_type_and_etag(graph_mock, mocked_client):
+    graph_mock.get(
+        f"{GRAPH}/me/photo/$value",
+        body=b"\xff\xd8jpeg",
+        content_type="image/jpeg",
+        headers={"ETag": '"BA09D118"'},
+    )
 
-    assert mocked_client.get_bytes(TOKEN, "/me/photo/$value") == (b"\xff\xd8jpeg", "image/jpeg")
+    found = mocked_client.get_bytes(TOKEN, "/me/photo/$value")
+
+    assert (found.data, found.content_type, found.etag) == (
+        b"\xff\xd8jpeg",
+        "image/jpeg",
+        '"BA09D118"',
+    )
+    assert not found.not_modified
     assert graph_mock.calls[0].request.headers["Accept"] == "*/*"
+    assert "If-None-Match" not in graph_mock.calls[0].request.headers
+
+
+def test_photo_revalidated_by_its_etag_may_be_not_modified(graph_mock, mocked_client):
+    graph_mock.get(f"{GRAPH}/me/photo/$value", status=304, headers={"ETag": '"BA09D118"'})
+
+    found = mocked_client.get_bytes(TOKEN, "/me/photo/$value", etag='"BA09D118"')
+
+    assert found.not_modified and found.etag == '"BA09D118"'
+    assert graph_mock.calls[0].request.headers["If-None-Match"] == '"BA09D118"'
+
+
+def test_a_304_nobody_asked_for_is_an_error(graph_mock, mocked_client):
+    graph_mock.get(f"{GRAPH}/me/photo/$value", status=304)
+
+    with pytest.raises(GraphError) as raised:
+        mocked_client.get_bytes(TOKEN, "/me/photo/$value")
+    assert raised.value.code == "unexpected_redirect"
 
 
 def test_missing_photo_is_none(graph_mock, mocked_client):

@@ -1,4 +1,8 @@
-"""The Graph pages: readable, one Graph call per view, escaped, and safe with hostile data."""
+"""The Graph pages: readable, one Graph call per view, escaped, and safe with hostile data.
+
+Graph's answers are scripted GETs; a page that batches its requests sends them in one
+POST /$batch, which tests/graph_batch.py answers from those same GETs.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from app_helpers import SignIn
+from graph_batch import answer_batches_from_gets, batched, outbound
 from responses import matchers
 
 from app import create_app
@@ -56,9 +61,10 @@ GRAPH_FORBIDDEN = {
 
 
 @pytest.fixture
-def user(signed_in_client, emulator):
+def user(signed_in_client, emulator, http_mock):
     """A signed-in work-account user who has consented to every page's permission."""
     emulator.grant_consent("adele@contoso.example", PAGE_PERMISSIONS)
+    answer_batches_from_gets(http_mock)
     return signed_in_client
 
 
@@ -97,7 +103,12 @@ def one_view(client, http_mock, url: str):
     client.get(url)  # warm-up: a token for the page's permission
     before = len(http_mock.calls)
     response = client.get(url)
-    return response, [c.request for c in http_mock.calls[before:]]
+    return response, outbound(http_mock.calls[before:])
+
+
+def batched_paths(http_mock) -> list[str]:
+    """What the last $batch carried, as "GET /v1.0/path" each."""
+    return graph_paths(batched(http_mock.calls))[-2:]
 
 
 def graph_paths(requests) -> list[str]:
@@ -345,7 +356,7 @@ def test_no_groups_says_so(user, http_mock):
     assert "not a member of any group" in user.get("/groups").get_data(as_text=True)
 
 
-def test_group_page_shows_its_name_and_members_with_two_graph_calls(user, http_mock):
+def test_group_page_shows_its_name_and_members_with_one_graph_call(user, http_mock):
     graph_get(http_mock, "/groups/g-sales", {"displayName": "Sales <EMEA>"})
     graph_get(
         http_mock,
@@ -359,7 +370,11 @@ def test_group_page_shows_its_name_and_members_with_two_graph_calls(user, http_m
     assert "<h1>Sales &lt;EMEA&gt;</h1>" in page
     assert "Adele Vance" in page
     assert SCRIPT not in page and ESCAPED_SCRIPT in page
-    assert graph_paths(sent) == ["GET /v1.0/groups/g-sales", "GET /v1.0/groups/g-sales/members"]
+    assert graph_paths(sent) == ["POST /v1.0/$batch"]
+    assert batched_paths(http_mock) == [
+        "GET /v1.0/groups/g-sales",
+        "GET /v1.0/groups/g-sales/members",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -393,7 +408,7 @@ def test_path_traversal_in_an_id_is_404_and_nothing_reaches_graph(user, http_moc
 # -- Directory ---------------------------------------------------------------
 
 
-def test_directory_shows_the_organization_and_my_roles_with_two_graph_calls(user, http_mock):
+def test_directory_shows_the_organization_and_my_roles_with_one_graph_call(user, http_mock):
     org = {
         "displayName": "Contoso <Ltd>",
         "verifiedDomains": [
@@ -417,7 +432,8 @@ def test_directory_shows_the_organization_and_my_roles_with_two_graph_calls(user
     assert "contoso.onmicrosoft.com" in page
     assert "Global Reader" in page
     assert SCRIPT not in page and ESCAPED_SCRIPT in page
-    assert graph_paths(sent) == [
+    assert graph_paths(sent) == ["POST /v1.0/$batch"]
+    assert batched_paths(http_mock) == [
         "GET /v1.0/organization",
         "GET /v1.0/me/memberOf/microsoft.graph.directoryRole",
     ]
@@ -686,7 +702,7 @@ LIBRARY = {
 CAMPAIGNS = {"id": "f1", "name": "Campaigns", "folder": {"childCount": 2}}
 
 
-def test_a_library_lists_its_folders_and_files_with_two_graph_calls(user, http_mock):
+def test_a_library_lists_its_folders_and_files_with_one_graph_call(user, http_mock):
     graph_get(http_mock, "/drives/d1", LIBRARY)
     graph_get(
         http_mock,
@@ -704,7 +720,8 @@ def test_a_library_lists_its_folders_and_files_with_two_graph_calls(user, http_m
     assert LIBRARY["webUrl"] in links
     assert SCRIPT not in page and ESCAPED_SCRIPT in page
     assert_no_script_links(page)
-    assert graph_paths(sent) == ["GET /v1.0/drives/d1", "GET /v1.0/drives/d1/root/children"]
+    assert graph_paths(sent) == ["POST /v1.0/$batch"]
+    assert batched_paths(http_mock) == ["GET /v1.0/drives/d1", "GET /v1.0/drives/d1/root/children"]
 
 
 def test_a_library_folder_has_breadcrumbs_back_to_the_library(user, http_mock):
@@ -717,7 +734,10 @@ def test_a_library_folder_has_breadcrumbs_back_to_the_library(user, http_mock):
     assert '<a href="/drives/d1/Campaigns">Campaigns</a>' in page
     assert '<span aria-current="page">Spring 2025</span>' in page
     assert "Budget.xlsx" in page
-    assert graph_paths(sent)[-1] == "GET /v1.0/drives/d1/root:/Campaigns/Spring%202025:/children"
+    assert graph_paths(sent) == ["POST /v1.0/$batch"]
+    assert batched_paths(http_mock)[-1] == (
+        "GET /v1.0/drives/d1/root:/Campaigns/Spring%202025:/children"
+    )
 
 
 NOT_FOUND = {"error": {"code": "itemNotFound", "message": "The resource could not be found."}}

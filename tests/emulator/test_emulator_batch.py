@@ -181,3 +181,29 @@ def test_sub_requests_are_counted_and_logged_as_batch(
         ("/v1.0/me", True),
         ("/v1.0/$batch", False),
     ]
+
+
+def test_a_throttled_sub_request_sent_again_alone_is_answered(
+    entra_emulator_session, ca_trusting_session, tokens
+):
+    # A rule that throttles once: the second batch, carrying only the throttled request, passes.
+    rules = [{"path": "/v1.0/users", "status": 429, "retry_after": 0, "count": 1}]
+    control(ca_trusting_session, entra_emulator_session, "POST", "/faults", rules=rules)
+    first = get_all(
+        ca_trusting_session, entra_emulator_session, tokens["broad"], me="/me", users="/users"
+    )
+    again = get_all(ca_trusting_session, entra_emulator_session, tokens["broad"], users="/users")
+    assert (first["me"]["status"], first["users"]["status"]) == (200, 429)
+    assert first["users"]["headers"]["Retry-After"] == "0"
+    assert again["users"]["status"] == 200
+    assert again["users"]["headers"]["request-id"] != first["users"]["headers"]["request-id"]
+
+
+def test_a_whole_batch_can_be_throttled(entra_emulator_session, ca_trusting_session, tokens):
+    rules = [{"path": "/v1.0/$batch", "status": 503, "retry_after": 3}]
+    control(ca_trusting_session, entra_emulator_session, "POST", "/faults", rules=rules)
+    response = post_batch(ca_trusting_session, entra_emulator_session, tokens["broad"], [_me(1)])
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "3"
+    assert response.json()["error"]["code"] == "serviceNotAvailable"
+    assert not entra_emulator_session.state.request_log.query(path="/v1.0/me")
