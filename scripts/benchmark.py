@@ -78,7 +78,6 @@ def main() -> int:
                 "TOKEN_CACHE_KEY": Fernet.generate_key().decode(),
                 "REDIRECT_URI": "http://localhost/getAToken",
                 "SESSION_FILE_DIR": str(session_dir),
-                "REDIRECT_URI": "http://localhost/getAToken",
             }
         )
         client = app.test_client()
