@@ -268,6 +268,10 @@ def _http_error(error: HTTPException):
     if isinstance(getattr(error, "original_exception", None), STORE_ERRORS):
         return _store_unavailable(error.original_exception)
     code = error.code or 500
+    if type(error) is NotFound and error.description == NotFound.description:
+        # No route at all (a mistyped address): werkzeug's generic wording says too little.
+        description = "There is no page at this address. Check the link, or start from Home."
+        return _http_error_page(404, "Page not found", description), 404
     return _http_error_page(code, error.name, error.description), code
 
 

@@ -25,7 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # The browser tests' process helpers: the same emulator and app, started the same way.
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+sys.path.insert(0, str(ROOT / "scripts"))  # the demo's Finance group, as it finds it
 
+from demo_enterprise_env import finance_group_id  # noqa: E402
 from entra_emulator.net import free_port  # noqa: E402
 from flows import DEMO_USER, IDP_PAGE, pick_user  # noqa: E402
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
@@ -51,6 +53,8 @@ class Shot:
 SIGNED_IN_SHOTS = [
     Shot("home", "/"),
     Shot("profile", "/graphcall"),
+    # The same page with its "How this page works" panel open (DEVELOPER_PANELS, as the demo).
+    Shot("profile-panel", "panel"),
     Shot("people", "/people"),
     Shot("groups", "/groups"),
     Shot("group", "link:All Company"),
@@ -62,6 +66,11 @@ SIGNED_IN_SHOTS = [
     Shot("search", "/search?q=report"),
     Shot("sites", "/sites"),
     Shot("site", "link:Marketing"),
+    Shot("library", "link:Brand Assets"),
+    Shot("reports", "/reports"),
+    # Adele is not in Finance Approvers: the page that says which group it needs.
+    Shot("finance", "/finance"),
+    Shot("token-claims", "/token-claims"),
     Shot("sign-out", "/logout"),
     Shot("not-found", "/no-such-page"),
 ]
@@ -91,7 +100,12 @@ def take_screenshots(tmp: Path, out: Path) -> dict:
     redirect_uris = [f"http://localhost:{port}/getAToken", f"http://localhost:{port}/"]
     emulator = EmulatorProcess(tmp / "emulator", redirect_uris, out / "emulator.log")
     try:
-        app = App(port, app_env(emulator, tmp), out / "app.log")
+        # As the demo runs it: developer panels on, and the Finance page for its group.
+        env = app_env(emulator, tmp) | {
+            "DEVELOPER_PANELS": "true",
+            "FINANCE_GROUP_ID": finance_group_id(),
+        }
+        app = App(port, env, out / "app.log")
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
@@ -142,6 +156,9 @@ def _sign_in(page: Page, app_url: str) -> None:
 def _open(page: Page, app_url: str, path: str) -> None:
     if path == "menu":
         page.get_by_text("Menu", exact=True).click()
+        return
+    if path == "panel":
+        page.locator("details.how-it-works > summary").click()
         return
     if path.startswith("link:"):
         page.get_by_role("main").get_by_role("link", name=path[5:], exact=True).first.click()

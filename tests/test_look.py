@@ -114,3 +114,12 @@ def test_folders_have_an_icon_instead_of_a_trailing_slash_and_dates_do_not_break
 )
 def test_file_sizes_read_in_one_style(size, shown):
     assert file_size(size) == shown
+
+
+def test_an_unknown_address_is_a_404_in_our_words_with_a_way_home(client):
+    page = client.get("/no-such-page")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 404
+    assert "There is no page at this address" in text
+    assert "check your spelling" not in text  # werkzeug's wording, not ours
+    assert 'href="/"' in text

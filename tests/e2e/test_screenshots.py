@@ -16,6 +16,7 @@ PAGES = [
     "home-signed-out",
     "home",
     "profile",
+    "profile-panel",
     "people",
     "groups",
     "group",
@@ -25,6 +26,10 @@ PAGES = [
     "search",
     "sites",
     "site",
+    "library",
+    "reports",
+    "finance",
+    "token-claims",
     "sign-out",
     "not-found",
 ]
