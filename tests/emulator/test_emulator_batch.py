@@ -183,6 +183,16 @@ def test_sub_requests_are_counted_and_logged_as_batch(
     ]
 
 
+def test_a_batch_counts_as_one_graph_request_and_its_requests_apart(
+    entra_emulator_session, ca_trusting_session, tokens
+):
+    entra_emulator_session.reset_counters()
+    post_batch(ca_trusting_session, entra_emulator_session, tokens["broad"], [_me(1), _me(2)])
+    counters = entra_emulator_session.counters()
+    assert (counters["graph"], counters["graph_batched"]) == (1, 2)
+    assert counters["graph_paths"] == {"/v1.0/$batch": 1, "/v1.0/me": 2}
+
+
 def test_a_throttled_sub_request_sent_again_alone_is_answered(
     entra_emulator_session, ca_trusting_session, tokens
 ):

@@ -287,4 +287,4 @@ class EmulatorState:
             self.graph_paths.clear()
 
 
-_COUNTER_KINDS = ("graph", "token", "discovery", "jwks", "authorize", "logout")
+_COUNTER_KINDS = ("graph", "graph_batched", "token", "discovery", "jwks", "authorize", "logout")

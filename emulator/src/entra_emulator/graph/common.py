@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 from ..endpoints import entra_authority, oidc_authority
 from ..faults import GRAPH_ERRORS, FaultDecision
 from ..parsing import ascii_int, json_int
+from ..request_log import BATCH_ENVIRON_KEY
 from ..state import EmulatorState
 
 DEFAULT_PAGE_SIZE = 10
@@ -105,7 +106,9 @@ def _handle_graph_error(error: GraphError) -> ResponseReturnValue:
 def _before() -> ResponseReturnValue | None:
     g.request_id = str(uuid.uuid4())
     g.client_request_id = request.headers.get("client-request-id") or str(uuid.uuid4())
-    state().count("graph", request.path)
+    # "graph" counts the HTTP requests clients sent; a $batch's requests count apart.
+    batched = bool(request.environ.get(BATCH_ENVIRON_KEY))
+    state().count("graph_batched" if batched else "graph", request.path)
     _authenticate()
     # After authentication, as in Graph: throttling is per app and user.
     caller = f"{g.client_id}/{g.user['id']}"
