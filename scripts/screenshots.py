@@ -71,6 +71,10 @@ SIGNED_IN_SHOTS = [
     # Adele is not in Finance Approvers: the page that says which group it needs.
     Shot("finance", "/finance"),
     Shot("token-claims", "/token-claims"),
+    # The redirect URI opened again while signed in (the Back button after sign-in).
+    Shot("already-signed-in", "/getAToken"),
+    # A group that is not there: Graph's 404, as a page that links back to the list.
+    Shot("group-not-found", "/groups/00000000-0000-0000-0000-000000000000"),
     Shot("sign-out", "/logout"),
     Shot("not-found", "/no-such-page"),
 ]

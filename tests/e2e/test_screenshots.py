@@ -30,6 +30,8 @@ PAGES = [
     "reports",
     "finance",
     "token-claims",
+    "already-signed-in",
+    "group-not-found",
     "sign-out",
     "not-found",
 ]
